@@ -1,0 +1,64 @@
+"""Validation of image files already on disk, with the same checks as downloads."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import MissingFileError
+from .validate import DEFAULT_MAX_PIXELS, validate_image
+
+logger = logging.getLogger(__name__)
+
+
+def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    files: list[Path] = []
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise MissingFileError(f"{path} does not exist; name an image file or a folder of images")
+    return files
+
+
+def check_images(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int = 512,
+    resize_mode: str = "keep",
+) -> list[dict[str, Any]]:
+    """Validate local image files (folders are searched recursively).
+
+    Returns one dict per file with ``path``, ``status``, ``reason``, ``detail``,
+    ``format``, ``mode``, ``size`` ([width, height] as declared), ``stored_size`` and
+    ``flags``. Raises :class:`MissingFileError` when a named path does not exist.
+    """
+    results = []
+    for path in _expand(paths):
+        outcome = validate_image(
+            path.read_bytes(), max_pixels=max_pixels, max_side=max_side, resize_mode=resize_mode
+        )
+        size = [outcome.width, outcome.height] if outcome.width is not None else None
+        stored = [outcome.stored_width, outcome.stored_height] if outcome.stored_width is not None else None
+        results.append(
+            {
+                "path": str(path),
+                "status": outcome.status,
+                "reason": outcome.reason,
+                "detail": outcome.detail,
+                "format": outcome.format,
+                "mode": outcome.mode,
+                "size": size,
+                "stored_size": stored,
+                "flags": outcome.flags,
+            }
+        )
+        logger.debug("%s: %s %s", path, outcome.status, outcome.reason or "")
+    return results

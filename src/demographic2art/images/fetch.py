@@ -1,0 +1,271 @@
+"""HTTP fetching of one image URL: redirects, retries, Retry-After, deadlines and byte caps.
+
+One :class:`Fetcher` shares a pooled ``httpx.Client`` between worker threads. Each
+attempt (all its redirect hops, headers and body) has one overall deadline of
+``timeout_s``, so a server that trickles bytes ends with ``failed/timeout``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import httpx
+
+from .robots import RobotsCache, x_robots_forbids
+
+logger = logging.getLogger(__name__)
+
+REDIRECT_CODES = {301, 302, 303, 307, 308}
+OVERLOAD_CODES = {429, 503}
+
+
+@dataclass
+class FetchConfig:
+    """Settings of the HTTP client; times are seconds, sizes are bytes."""
+
+    timeout_s: float = 30.0
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 10.0
+    max_bytes: int = 50 * 1024 * 1024
+    retries: int = 3
+    retry_after_cap_s: float = 60.0
+    backoff_base_s: float = 0.5
+    max_redirects: int = 10
+    rate_limit_per_host: float | None = None
+    per_host: int = 8
+    user_agent: str = "demographic2art"
+    respect_robots: bool = True
+
+
+@dataclass
+class FetchResult:
+    """Outcome of fetching one URL; ``retry_at`` (time.monotonic) is set for a deferred request."""
+
+    status: str
+    reason: str | None = None
+    http_status: int | None = None
+    final_url: str | None = None
+    body: bytes | None = None
+    detail: str | None = None
+    retry_at: float | None = None
+    attempts: int = 0
+    transient: bool = False
+    retry_after_s: float | None = field(default=None, repr=False)
+
+    @property
+    def deferred(self) -> bool:
+        return self.retry_at is not None
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Return the wait in seconds named by a ``Retry-After`` value, or None when invalid.
+
+    Accepts delay-seconds and the three HTTP-date forms of RFC 9110 (IMF-fixdate,
+    RFC 850 and asctime). A date in the past gives 0.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(int(text))
+    parsed = email.utils.parsedate_tz(text)
+    if parsed is None:
+        return None
+    try:
+        instant = email.utils.mktime_tz(parsed)
+    except (OverflowError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, instant - current)
+
+
+def format_http_date(epoch_s: float) -> str:
+    """Return ``epoch_s`` as an IMF-fixdate such as ``Tue, 03 Dec 2024 10:15:07 GMT``."""
+    return email.utils.format_datetime(datetime.fromtimestamp(epoch_s, timezone.utc), usegmt=True)
+
+
+class HostGate:
+    """Per-host concurrency limit, request spacing and Retry-After pause."""
+
+    def __init__(self, per_host: int, rate_per_s: float | None) -> None:
+        self._lock = threading.Lock()
+        self._semaphores: dict[str, threading.BoundedSemaphore] = {}
+        self._next_allowed: dict[str, float] = {}
+        self._per_host = per_host
+        self._interval = 1.0 / rate_per_s if rate_per_s else 0.0
+
+    def semaphore(self, host: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            if host not in self._semaphores:
+                self._semaphores[host] = threading.BoundedSemaphore(self._per_host)
+            return self._semaphores[host]
+
+    def pause(self, host: str, until: float) -> None:
+        """Hold every request to ``host`` until the monotonic time ``until``."""
+        with self._lock:
+            self._next_allowed[host] = max(self._next_allowed.get(host, 0.0), until)
+
+    def reserve(self, host: str, cap_s: float) -> float | None:
+        """Return the monotonic time at which a request to ``host`` may start.
+
+        Returns None, reserving nothing, when that time is more than ``cap_s`` ahead.
+        """
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_allowed.get(host, 0.0))
+            if start - now > cap_s:
+                return None
+            if self._interval:
+                self._next_allowed[host] = start + self._interval
+            return start
+
+    def next_allowed(self, host: str) -> float:
+        with self._lock:
+            return self._next_allowed.get(host, 0.0)
+
+
+class Fetcher:
+    """Fetches image URLs with one shared client; safe to call from many threads."""
+
+    def __init__(self, client: httpx.Client, config: FetchConfig) -> None:
+        self.client = client
+        self.config = config
+        self.gate = HostGate(config.per_host, config.rate_limit_per_host)
+        self.robots = RobotsCache(client, config.user_agent, timeout_s=min(config.timeout_s, 10.0))
+
+    def fetch(self, url: str) -> FetchResult:
+        """Fetch ``url`` with retries; returns a deferred result when a wait exceeds the cap."""
+        config = self.config
+        host = httpx.URL(url).host
+        attempts = 0
+        while True:
+            start = self.gate.reserve(host, config.retry_after_cap_s)
+            if start is None:
+                return FetchResult(
+                    status="rate_limited",
+                    reason="retry_after",
+                    retry_at=self.gate.next_allowed(host),
+                    attempts=attempts,
+                    detail=f"host {host} asked for a wait beyond the {config.retry_after_cap_s} s cap",
+                )
+            delay = start - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+            attempts += 1
+            with self.gate.semaphore(host):
+                result = self._attempt(url, time.monotonic() + config.timeout_s)
+            result.attempts = attempts
+
+            if result.http_status in OVERLOAD_CODES and result.retry_after_s is not None:
+                retry_time = time.monotonic() + result.retry_after_s
+                self.gate.pause(host, retry_time)
+                if result.retry_after_s > config.retry_after_cap_s:
+                    result.retry_at = retry_time
+                    return result
+                if attempts <= config.retries:
+                    logger.info("%s: HTTP %s, retrying in %.1f s as Retry-After asks", url, result.http_status, result.retry_after_s)
+                    continue
+                return result
+            if result.transient and attempts <= config.retries:
+                backoff = config.backoff_base_s * 2 ** (attempts - 1)
+                backoff += random.uniform(0, backoff)
+                logger.info("%s: %s, retry %d in %.2f s", url, result.reason, attempts, backoff)
+                time.sleep(backoff)
+                continue
+            return result
+
+    def _timeout(self, deadline: float) -> httpx.Timeout:
+        remaining = max(0.001, deadline - time.monotonic())
+        config = self.config
+        return httpx.Timeout(
+            connect=min(config.connect_timeout_s, remaining),
+            read=min(config.read_timeout_s, remaining),
+            write=min(config.read_timeout_s, remaining),
+            pool=remaining,
+        )
+
+    def _attempt(self, url: str, deadline: float) -> FetchResult:
+        """Make one request, following redirects, with everything bounded by ``deadline``."""
+        current = url
+        hops = 0
+        try:
+            while True:
+                if time.monotonic() >= deadline:
+                    return _timed_out(current, self.config.timeout_s)
+                if self.config.respect_robots and not self.robots.allowed(current):
+                    return FetchResult(status="rejected", reason="robots_txt", final_url=current,
+                                       detail=f"robots.txt disallows {current}")
+                with self.client.stream("GET", current, timeout=self._timeout(deadline)) as response:
+                    if response.status_code in REDIRECT_CODES:
+                        location = response.headers.get("Location")
+                        if not location:
+                            return FetchResult(status="failed", reason="redirect_without_location",
+                                               http_status=response.status_code, final_url=current)
+                        hops += 1
+                        if hops > self.config.max_redirects:
+                            return FetchResult(status="failed", reason="too_many_redirects",
+                                               http_status=response.status_code, final_url=current,
+                                               detail=f"more than {self.config.max_redirects} redirects")
+                        current = str(response.url.join(location))
+                        continue
+                    return self._read(response, deadline)
+        except httpx.TimeoutException as exc:
+            if time.monotonic() >= deadline - 0.01:
+                return _timed_out(current, self.config.timeout_s)
+            return FetchResult(status="failed", reason="timeout", final_url=current, transient=True,
+                               detail=f"{type(exc).__name__}: {exc}")
+        except (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+            return FetchResult(status="failed", reason="connection_error", final_url=current, transient=True,
+                               detail=f"{type(exc).__name__}: {exc}")
+        except httpx.DecodingError as exc:
+            return FetchResult(status="failed", reason="content_decoding_error", final_url=current, detail=str(exc))
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            return FetchResult(status="failed", reason="invalid_url", final_url=current, detail=str(exc))
+        except httpx.HTTPError as exc:
+            return FetchResult(status="failed", reason="http_error", final_url=current, transient=True,
+                               detail=f"{type(exc).__name__}: {exc}")
+
+    def _read(self, response: httpx.Response, deadline: float) -> FetchResult:
+        status = response.status_code
+        final_url = str(response.url)
+        if status != 200:
+            retry_after = parse_retry_after(response.headers.get("Retry-After")) if status in OVERLOAD_CODES else None
+            if status == 429:
+                final = "rate_limited"
+            else:
+                final = "failed"
+            return FetchResult(status=final, reason=f"http_{status}", http_status=status, final_url=final_url,
+                               transient=status >= 500 or status == 429, retry_after_s=retry_after)
+        if self.config.respect_robots and x_robots_forbids(response.headers.get_list("X-Robots-Tag"), self.config.user_agent):
+            return FetchResult(status="rejected", reason="x_robots_tag", http_status=status, final_url=final_url,
+                               detail="X-Robots-Tag forbids AI use (noai or noimageai)")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.config.max_bytes:
+            return _too_large(status, final_url, self.config.max_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.config.max_bytes:
+                return _too_large(status, final_url, self.config.max_bytes)
+            if time.monotonic() >= deadline:
+                return _timed_out(final_url, self.config.timeout_s, http_status=status)
+        return FetchResult(status="ok", http_status=status, final_url=final_url, body=b"".join(chunks))
+
+
+def _timed_out(url: str, timeout_s: float, http_status: int | None = None) -> FetchResult:
+    return FetchResult(status="failed", reason="timeout", http_status=http_status, final_url=url,
+                       detail=f"the request did not complete within its {timeout_s} s deadline")
+
+
+def _too_large(http_status: int, url: str, max_bytes: int) -> FetchResult:
+    return FetchResult(status="failed", reason="too_large", http_status=http_status, final_url=url,
+                       detail=f"the body exceeds the {max_bytes}-byte limit")

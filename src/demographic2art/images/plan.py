@@ -1,0 +1,171 @@
+"""Download planning: read the artwork table, derive keys and file names, apply filters."""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .. import keys
+from ..errors import InvalidValueError, MissingFileError
+from ..workspace import Workspace
+from .urls import normalise_url
+
+logger = logging.getLogger(__name__)
+
+CATALOG_ARTWORKS = "catalog/artworks.parquet"
+FILES_DIR = "images/files"
+QUARANTINE_DIR = "images/quarantine"
+IMAGE_SUFFIXES = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
+_SIZE_SUFFIX = re.compile(r"![A-Za-z]+\.[A-Za-z0-9]+$")
+_STYLE_COLUMNS = ("style", "Style", "styles")
+
+
+@dataclass
+class PlannedImage:
+    """One artwork to fetch: its key, page URL, listed and normalised image URL and file."""
+
+    key: str
+    url: str | None
+    image_url: str | None
+    request_url: str | None
+    file: str
+    problem: str | None = None
+
+
+def key_from_image_url(image_url: str) -> str:
+    """Return ``'<artist>/<painting>'`` from an image URL path (folder, then file stem).
+
+    ``.../images/claude-monet/water-lilies-1916.jpg!Large.jpg`` gives
+    ``claude-monet/water-lilies-1916``; a URL with a one-segment path uses the host as
+    the artist part.
+    """
+    parts = urlsplit(str(image_url).strip())
+    segments = [s for s in unquote(parts.path).split("/") if s]
+    if not segments:
+        raise InvalidValueError(f"image URL {image_url!r} has no file name in its path")
+    stem = _SIZE_SUFFIX.sub("", segments[-1])
+    stem = posixpath.splitext(stem)[0] or stem
+    folder = segments[-2] if len(segments) > 1 else (parts.hostname or "unknown")
+    artist, painting = keys.normalise_slug(folder), keys.normalise_slug(stem)
+    if not artist or not painting:
+        raise InvalidValueError(f"image URL {image_url!r} gives no usable artist and painting names")
+    return f"{artist}/{painting}"
+
+
+def read_source(workspace: Workspace, source: str | os.PathLike[str] | None):
+    """Return the artwork table: ``source`` (CSV or Parquet) or the workspace catalog."""
+    import pandas as pd
+
+    if source is None:
+        if not workspace.storage.exists(CATALOG_ARTWORKS):
+            raise MissingFileError(
+                f"{workspace.url}/{CATALOG_ARTWORKS} does not exist; run 'd2a catalog' first "
+                "or pass --source with a CSV or Parquet file of image URLs"
+            )
+        return workspace.storage.read_parquet(CATALOG_ARTWORKS)
+    path = Path(source)
+    if not path.is_file():
+        raise MissingFileError(f"source file {path} does not exist; pass a CSV or Parquet file of image URLs")
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        return pd.read_parquet(path)
+    if name.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
+        separator = "\t" if name.endswith(".tsv") else ","
+        return pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False)
+    raise InvalidValueError(f"source file {path} is neither CSV (.csv, .csv.gz, .tsv) nor Parquet (.parquet)")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if text in ("", "nan", "None", "<NA>") else text
+
+
+def _row_key(record: dict[str, Any], image_url: str | None) -> str:
+    key = _text(record.get("key"))
+    if key:
+        return key
+    page_url = _text(record.get("url"))
+    if page_url:
+        try:
+            return keys.artwork_key(page_url)
+        except InvalidValueError:
+            logger.debug("page URL %r has no artist/painting path; using the image URL", page_url)
+    if image_url:
+        return key_from_image_url(image_url)
+    raise InvalidValueError("row has neither a key, a page URL nor an image URL")
+
+
+def plan_downloads(
+    workspace: Workspace,
+    *,
+    source=None,
+    url_column: str = "image_url",
+    limit: int | None = None,
+    artists=None,
+    styles=None,
+    image_format: str = "jpeg",
+    original_size: bool = False,
+) -> list[PlannedImage]:
+    """Return the artworks to fetch, one per key, after filters and ``limit``."""
+    if image_format not in IMAGE_SUFFIXES:
+        raise InvalidValueError(f"image format {image_format!r} is not one of {', '.join(IMAGE_SUFFIXES)}")
+    if limit is not None and int(limit) < 0:
+        raise InvalidValueError(f"limit {limit} must be zero or a positive number of artworks")
+    frame = read_source(workspace, source)
+    if url_column not in frame.columns:
+        raise InvalidValueError(
+            f"column {url_column!r} is not in the source table (columns: {', '.join(map(str, frame.columns))}); "
+            "name the image URL column with url_column"
+        )
+    wanted_artists = {keys.normalise_slug(a) for a in artists} if artists else None
+    wanted_styles = {str(s).strip().lower() for s in styles} if styles else None
+    style_column = next((c for c in _STYLE_COLUMNS if c in frame.columns), None)
+    if wanted_styles and style_column is None:
+        raise InvalidValueError("the source table has no 'style' column, so styles cannot be filtered")
+
+    suffix = IMAGE_SUFFIXES[image_format]
+    planned: list[PlannedImage] = []
+    seen: set[str] = set()
+    for record in frame.to_dict(orient="records"):
+        if limit is not None and len(planned) >= int(limit):
+            break
+        listed = _text(record.get(url_column))
+        try:
+            key = _row_key(record, listed)
+        except InvalidValueError as exc:
+            logger.warning("row skipped: %s", exc)
+            continue
+        if key in seen:
+            continue
+        if wanted_artists is not None and key.partition("/")[0] not in wanted_artists:
+            continue
+        if wanted_styles is not None:
+            row_styles = {s.strip().lower() for s in str(record.get(style_column) or "").split("|")}
+            if not row_styles & wanted_styles:
+                continue
+        seen.add(key)
+        item = PlannedImage(
+            key=key,
+            url=_text(record.get("url")),
+            image_url=listed,
+            request_url=None,
+            file=f"{FILES_DIR}/{keys.key_to_filename(key, suffix)}",
+        )
+        if listed is None:
+            item.problem = "no_image_url"
+        else:
+            try:
+                item.request_url = normalise_url(listed, size="original" if original_size else "large")
+            except InvalidValueError as exc:
+                logger.debug("%s: %s", key, exc)
+                item.problem = "invalid_url"
+        planned.append(item)
+    return planned
