@@ -3,9 +3,9 @@
     D2AError                    base of every error the library raises on purpose
     ├── UserError               bad input from the user; the CLI prints one line, exit 2
     │   ├── InvalidValueError   a value outside what the option or field accepts
-    │   └── MissingFileError    a file or folder that should exist does not
+    │   ├── MissingFileError    a file or folder that should exist does not
+    │   └── NonFiniteError      NaN or Inf in a loss or in tensors being saved
     ├── DataError               input data that cannot be processed as a whole
-    ├── NonFiniteError          NaN or Inf in a loss or in tensors being saved
     └── QueueFullError          the generation queue has no free slot
 """
 
@@ -32,7 +32,7 @@ class DataError(D2AError):
     """Raised when input data cannot be processed as a whole (not for single rows)."""
 
 
-class NonFiniteError(D2AError):
+class NonFiniteError(UserError):
     """Raised when a loss or a tensor about to be saved holds NaN or Inf values."""
 
 

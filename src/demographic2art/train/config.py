@@ -1,0 +1,52 @@
+"""Settings of one LoRA training run."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+UNET_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
+TEXT_ENCODER_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj")
+
+
+class TrainConfig(BaseModel):
+    """Every setting of a training run; saved as ``config.json`` beside its outputs."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model: str = Field(description="Diffusers model folder or hub id of the base pipeline.")
+    run_name: str | None = Field(None, description="Folder name under runs/; default lr<lr>-seed<seed>.")
+    steps: int = Field(50, ge=1, description="Optimizer steps.")
+    learning_rate: float = Field(1e-4, gt=0)
+    text_encoder_learning_rate: float | None = Field(None, gt=0)
+    rank: int = Field(4, ge=1)
+    alpha: float | None = Field(None, gt=0, description="LoRA alpha; default equals the rank.")
+    lora_dropout: float = Field(0.0, ge=0, lt=1)
+    unet_targets: tuple[str, ...] = UNET_TARGETS
+    train_text_encoder: bool = False
+    batch_size: int = Field(1, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    resolution: int | None = Field(None, ge=8, description="Training size in pixels; default the model's.")
+    seed: int = 42
+    lr_scheduler: Literal["constant", "constant_with_warmup", "linear", "cosine"] = "constant"
+    lr_warmup_steps: int = Field(0, ge=0)
+    max_grad_norm: float | None = Field(1.0, gt=0)
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    min_snr_gamma: float | None = Field(None, gt=0)
+    noise_offset: float = Field(0.0, ge=0)
+    fixed_noise: bool = Field(
+        False, description="Reuse one draw of noise and timesteps every step (overfit checks)."
+    )
+    split: Literal["train", "all"] = "train"
+    max_images: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "TrainConfig":
+        if self.alpha is None:
+            self.alpha = float(self.rank)
+        if self.text_encoder_learning_rate is None:
+            self.text_encoder_learning_rate = self.learning_rate
+        if self.run_name is None:
+            self.run_name = f"lr{self.learning_rate:g}-seed{self.seed}"
+        return self
