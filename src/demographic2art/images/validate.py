@@ -195,8 +195,14 @@ def validate_image(
             im = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
         return _rejected("too_many_pixels", str(exc), format=fmt)
-    except (OSError, SyntaxError, ValueError) as exc:
-        return _rejected("not_an_image", f"no image format recognised: {exc}", format=fmt)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        if fmt is None:
+            return _rejected("not_an_image", f"no image format recognised: {exc}")
+        # The leading bytes name an image format, so the header itself is damaged.
+        truncation = find_truncation(data, fmt)
+        if truncation is not None:
+            return _rejected("truncated", truncation, format=fmt)
+        return _rejected("decode_error", f"{fmt} header cannot be read: {exc}", format=fmt)
 
     fields: dict[str, Any] = {"format": im.format, "mode": im.mode, "width": im.width, "height": im.height}
     try:
