@@ -299,7 +299,7 @@ def test_german_page(standin, truth: dict) -> None:
     assert artist["page_kind"] == "wikipedia_other_lang"
     assert tree.xpath('//link[@rel="canonical"]/@href')[0].startswith("https://de.wikipedia.org/wiki/")
     assert tree.get("lang") == "de"
-    assert f"* " in text
+    assert "* " in text
     assert " war ein" in text
     assert "Vorlage_Personendaten" in lxml_html.tostring(tree).decode()
 

@@ -324,7 +324,12 @@ def _link(title: str) -> str:
     return f'<a href="/wiki/{html.escape(title.replace(" ", "_"))}" title="{escaped}">{escaped}</a>'
 
 
-def _categories(labels: list[str], heading: str = "Categories", prefix: str = "Category") -> str:
+def _categories(
+    labels: list[str],
+    heading: str = "Categories",
+    prefix: str = "Category",
+    help_page: str = "Help:Category",
+) -> str:
     items = "".join(
         f'<li><a href="/wiki/{prefix}:{html.escape(c.replace(" ", "_"))}" '
         f'title="{prefix}:{html.escape(c)}">{html.escape(c)}</a></li>'
@@ -333,7 +338,7 @@ def _categories(labels: list[str], heading: str = "Categories", prefix: str = "C
     return (
         '<div id="catlinks" class="catlinks" data-mw="interface">'
         '<div id="mw-normal-catlinks" class="mw-normal-catlinks">'
-        f'<a href="/wiki/Help:Category" title="Help:Category">{heading}</a>: <ul>{items}</ul>'
+        f'<a href="/wiki/{help_page}" title="{help_page}">{heading}</a>: <ul>{items}</ul>'
         "</div></div>"
     )
 
@@ -342,6 +347,11 @@ def _page(
     artist: StandinArtist, *, lang: str, title: str, short: str, content: str, categories: str
 ) -> str:
     host = f"{lang}.wikipedia.org"
+    site_sub, retrieved = (
+        ("Aus Wikipedia, der freien Enzyklopädie", "Abgerufen von")
+        if lang == "de"
+        else ("From Wikipedia, the free encyclopedia", "Retrieved from")
+    )
     rlconf = json.dumps(
         {
             "wgPageName": artist.wiki_title,
@@ -363,12 +373,12 @@ def _page(
 <body class="skin-vector mediawiki ltr">
 <h1 id="firstHeading" class="firstHeading mw-first-heading"><span class="mw-page-title-main">{html.escape(artist.name)}</span></h1>
 <div id="bodyContent" class="vector-body">
-<div id="siteSub" class="noprint">From Wikipedia, the free encyclopedia</div>
+<div id="siteSub" class="noprint">{site_sub}</div>
 <div id="mw-content-text" class="mw-body-content"><div class="mw-content-ltr mw-parser-output" lang="{lang}" dir="ltr">
 <div class="shortdescription nomobile noexcerpt noprint searchaux" style="display:none">{html.escape(short)}</div>
 {content}
 </div></div>
-<div class="printfooter" data-nosnippet="">Retrieved from "<a dir="ltr" href="https://{host}/w/index.php?title={artist.wiki_title}">https://{host}/w/index.php?title={artist.wiki_title}</a>"</div>
+<div class="printfooter" data-nosnippet="">{retrieved} "<a dir="ltr" href="https://{host}/w/index.php?title={artist.wiki_title}">https://{host}/w/index.php?title={artist.wiki_title}</a>"</div>
 {categories}
 </div>
 <a href="https://www.wikidata.org/wiki/Special:EntityPage/{artist.wikidata_id}" title="Wikidata item">Wikidata item</a>
@@ -428,12 +438,13 @@ def _english_content(rng: np.random.Generator, artist: StandinArtist, infobox: b
     subject, possessive = ("She", "Her") if artist.gender == "female" else ("He", "His")
     adjective = artist.nationality.adjective
     genre = {"genre painting": "genre"}.get(artist.genre, artist.genre)
+    article = "an" if adjective[0] in "AEIOU" else "a"
     if artist.death_year is None:
-        lead = f"(born {_page_date(artist, 'birth')}) is a {adjective} {genre} painter."
+        lead = f"(born {_page_date(artist, 'birth')}) is {article} {adjective} {genre} painter."
     else:
         lead = (
             f"({_page_date(artist, 'birth')} – {_page_date(artist, 'death')}) "
-            f"was a {adjective} {genre} painter."
+            f"was {article} {adjective} {genre} painter."
         )
     teacher_town = _invent_town(rng)
     paragraphs = [
@@ -509,27 +520,51 @@ def _disambiguation_content(artist: StandinArtist) -> str:
 
 def render_page(rng: np.random.Generator, artist: StandinArtist) -> tuple[str, str]:
     """Render an artist's saved Wikipedia page; return ``(html, title)``."""
-    lifespan = f"{_year_text(artist.birth_year)}–{'' if artist.death_year is None else _year_text(artist.death_year)}"
     if artist.page_kind == "disambiguation":
         title = f"{artist.name} - Wikipedia"
-        content = _disambiguation_content(artist)
-        categories = _categories(["Human name disambiguation pages"], heading="Category")
-        short = "Topics referred to by the same term"
-        return _page(artist, lang="en", title=title, short=short, content=content, categories=categories), title
+        page = _page(
+            artist,
+            lang="en",
+            title=title,
+            short="Topics referred to by the same term",
+            content=_disambiguation_content(artist),
+            categories=_categories(["Human name disambiguation pages"], heading="Category"),
+        )
+        return page, title
+
     if artist.page_kind == "wikipedia_other_lang":
         title = f"{artist.name} – Wikipedia"
-        labels = [f"Maler ({artist.nationality.country_de})", f"Geboren {_year_text(artist.birth_year)}"]
+        labels = [
+            f"Maler ({artist.nationality.country_de})",
+            f"Geboren {_year_text(artist.birth_year)}",
+        ]
         if artist.death_year is not None:
             labels.append(f"Gestorben {_year_text(artist.death_year)}")
         labels.append("Frau" if artist.gender == "female" else "Mann")
-        categories = _categories(labels, heading="Kategorien", prefix="Kategorie")
-        short = f"{artist.nationality.adjective_de} {'Malerin' if artist.gender == 'female' else 'Maler'}"
-        return _page(artist, lang="de", title=title, short=short, content=_german_content(artist), categories=categories), title
+        noun = "e Malerin" if artist.gender == "female" else "er Maler"
+        page = _page(
+            artist,
+            lang="de",
+            title=title,
+            short=f"{artist.nationality.adjective_de}{noun}",
+            content=_german_content(artist),
+            categories=_categories(
+                labels, heading="Kategorien", prefix="Kategorie", help_page="Wikipedia:Kategorien"
+            ),
+        )
+        return page, title
+
     title = f"{artist.name} - Wikipedia"
-    content = _english_content(rng, artist, infobox=artist.page_kind != "no_infobox")
-    short = f"{artist.nationality.adjective} painter ({lifespan})"
-    categories = _categories(_english_categories(artist))
-    return _page(artist, lang="en", title=title, short=short, content=content, categories=categories), title
+    death = "" if artist.death_year is None else _year_text(artist.death_year)
+    page = _page(
+        artist,
+        lang="en",
+        title=title,
+        short=f"{artist.nationality.adjective} painter ({_year_text(artist.birth_year)}–{death})",
+        content=_english_content(rng, artist, infobox=artist.page_kind != "no_infobox"),
+        categories=_categories(_english_categories(artist)),
+    )
+    return page, title
 
 
 def _index_kind(page_kind: str) -> str:
