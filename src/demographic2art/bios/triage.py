@@ -175,7 +175,7 @@ def disambiguation_candidates(content: Node | None) -> list[str]:
         href = link.attributes.get("href") or ""
         if not href.startswith("/wiki/") or ":" in href[6:]:
             continue
-        if _inside(link, ("navbox", "toc", "vector-", "catlinks")):
+        if _inside(link, ("navbox", "toc", "catlinks", "dmbox", "hatnote")):
             continue
         title = link.attributes.get("title") or link.text(strip=True)
         if title and title not in seen:

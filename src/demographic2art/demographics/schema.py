@@ -1,0 +1,81 @@
+"""Demographic records extracted for one artist.
+
+Every field is null when the page does not state it. ``sources`` records where each field came
+from (``infobox``, ``lead``, ``categories``, ``body``; later ``llm``, ``wikidata``, ``override``),
+so a later source can be merged in without changing the models.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Gender = Literal["female", "male", "non-binary"]
+FieldSource = str
+"""Origin of a value: ``infobox``, ``lead``, ``categories``, ``body`` (later ``llm``, ``wikidata``, ``override``)."""
+
+
+class YearValue(BaseModel):
+    """A year as read from one source. BC years are negative (900 BC is -900, no year zero)."""
+
+    year: int | None = None
+    approximate: bool = False
+    source: FieldSource | None = None
+    quote: str | None = None
+
+
+class Place(BaseModel):
+    """A place as the page shows it (``raw``), with the parts that could be recognised."""
+
+    raw: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+    country_code: str | None = Field(default=None, description="ISO 3166-1 alpha-2 code")
+    link_targets: list[str] = Field(default_factory=list, description="titles of the linked articles")
+
+
+class LifeEvent(BaseModel):
+    """Birth or death: full ISO date where the page gives the day, the year, and the place."""
+
+    date: str | None = Field(default=None, description="ISO 8601 date (YYYY-MM-DD) when the day is known")
+    year: int | None = Field(default=None, description="BC years are negative; no year zero")
+    approximate: bool = False
+    place: Place = Field(default_factory=Place)
+
+
+class Nationality(BaseModel):
+    """Nationality as written on the page, with the ISO alpha-2 codes of the countries it names."""
+
+    raw: str | None = None
+    codes: list[str] = Field(default_factory=list)
+
+
+class Conflict(BaseModel):
+    """Two sources that disagree on one field; the first value is the one kept."""
+
+    field: str
+    kept: str | int | None
+    kept_source: FieldSource
+    other: str | int | None
+    other_source: FieldSource
+
+
+class Demographics(BaseModel):
+    """Demographic record of one artist, extracted from one saved page."""
+
+    artist_key: str | None = None
+    page_kind: str
+    language: str | None = None
+    birth: LifeEvent = Field(default_factory=LifeEvent)
+    death: LifeEvent = Field(default_factory=LifeEvent)
+    gender: Gender | None = None
+    nationality: Nationality = Field(default_factory=Nationality)
+    education: list[str] = Field(default_factory=list)
+    movements: list[str] = Field(default_factory=list)
+    sources: dict[str, FieldSource] = Field(default_factory=dict)
+    conflicts: list[Conflict] = Field(default_factory=list)
+    needs_review: bool = False
+    review_reasons: list[str] = Field(default_factory=list)
+    candidates: list[str] = Field(default_factory=list)

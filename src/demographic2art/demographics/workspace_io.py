@@ -1,0 +1,99 @@
+"""Running offline extraction over a workspace: ``demographics/json/`` and ``demographics/demographics.parquet``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable
+
+from pydantic import BaseModel, Field
+
+from ..bios.importer import HTML_DIR
+from ..errors import MissingFileError
+from ..keys import normalise_slug
+from ..workspace import Workspace
+from .offline import extract_page
+from .schema import Demographics
+
+logger = logging.getLogger(__name__)
+
+JSON_DIR = "demographics/json"
+TABLE = "demographics/demographics.parquet"
+COLUMNS = [
+    "artist_key",  # artist slug
+    "page_kind",  # biography, other_language, disambiguation, group, topic, not_wikipedia, error
+    "birth_year",  # int, BC negative
+    "birth_approximate",  # bool
+    "birth_date",  # ISO YYYY-MM-DD when the day is known
+    "birth_place",  # place text as the page shows it
+    "birth_country",  # ISO alpha-2 code of the birth place's country
+    "death_year",
+    "death_approximate",
+    "death_date",
+    "death_place",
+    "gender",  # female, male, non-binary
+    "nationality",  # nationality text as the page shows it
+    "nationality_codes",  # list of ISO alpha-2 codes
+    "sources",  # JSON object: field -> infobox, lead, categories, body
+    "needs_review",  # bool
+]
+
+
+class ExtractSummary(BaseModel):
+    """Counts from one :func:`extract_workspace` run."""
+
+    extracted: int = 0
+    kinds: dict[str, int] = Field(default_factory=dict)
+    needs_review: int = 0
+    table_path: str = TABLE
+
+
+def flat_row(record: Demographics) -> dict:
+    """Return the flat table row of one record, with the columns of :data:`COLUMNS`."""
+    return {
+        "artist_key": record.artist_key,
+        "page_kind": record.page_kind,
+        "birth_year": record.birth.year,
+        "birth_approximate": record.birth.approximate,
+        "birth_date": record.birth.date,
+        "birth_place": record.birth.place.raw,
+        "birth_country": record.birth.place.country_code,
+        "death_year": record.death.year,
+        "death_approximate": record.death.approximate,
+        "death_date": record.death.date,
+        "death_place": record.death.place.raw,
+        "gender": record.gender,
+        "nationality": record.nationality.raw,
+        "nationality_codes": list(record.nationality.codes),
+        "sources": json.dumps(record.sources, sort_keys=True),
+        "needs_review": record.needs_review,
+    }
+
+
+def extract_workspace(workspace: Workspace, *, artists: Iterable[str] | None = None) -> ExtractSummary:
+    """Extract every imported page (or the selected artists) and write the JSON records and the table."""
+    import pandas as pd
+
+    names = [n for n in workspace.storage.listdir(HTML_DIR) if n.endswith(".html")]
+    if not names:
+        raise MissingFileError(
+            f"no pages in {workspace.url}/{HTML_DIR}; run 'd2a bios import SOURCE -w {workspace.url}' first"
+        )
+    wanted = None if artists is None else {normalise_slug(a) for a in artists}
+    rows = []
+    for name in names:
+        key = name[: -len(".html")]
+        if wanted is not None and key not in wanted:
+            continue
+        record = extract_page(workspace.storage.read_bytes(f"{HTML_DIR}/{name}"), artist_key=key)
+        workspace.storage.write_json(f"{JSON_DIR}/{key}.json", record.model_dump(mode="json"))
+        rows.append(flat_row(record))
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["birth_year"] = frame["birth_year"].astype("Int64")
+    frame["death_year"] = frame["death_year"].astype("Int64")
+    workspace.storage.write_parquet(TABLE, frame)
+    kinds = dict(Counter(row["page_kind"] for row in rows))
+    review = sum(bool(row["needs_review"]) for row in rows)
+    logger.info("extracted %d pages: %s", len(rows), kinds)
+    return ExtractSummary(extracted=len(rows), kinds=kinds, needs_review=review)
