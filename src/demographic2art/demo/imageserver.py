@@ -72,7 +72,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if with_body:
             self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (name fixed by http.server)
+    # The parameter name ``format`` is fixed by http.server.
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         logger.debug("%s %s", self.address_string(), format % args)
 
 
@@ -109,7 +110,9 @@ class ImageServer:
     @property
     def port(self) -> int:
         if self._server is None:
-            raise InvalidValueError("image server is not running; call start() or use it in a with block")
+            raise InvalidValueError(
+                "image server is not running; call start() or use it in a with block"
+            )
         return self._server.server_address[1]
 
     @property

@@ -107,7 +107,7 @@ def style_slug(style: str) -> str:
 
 
 def palette_for(style: str | Palette) -> Palette:
-    """Return the palette of a style name (any spelling :func:`style_slug` maps to a key of PALETTES)."""
+    """Return the palette of a style, matching names through :func:`style_slug`."""
     if isinstance(style, Palette):
         return style
     slug = style_slug(style)
@@ -135,16 +135,19 @@ def _gradient(rng: np.random.Generator, palette: Palette, width: int, height: in
     ground_top = _colour(rng, palette, rng.uniform(low, high))
     ground_bottom = _colour(rng, palette, rng.uniform(low, (low + high) / 2))
 
-    rows = np.linspace(0.0, 1.0, height)[:, None]
-    columns = np.linspace(0.0, 2 * np.pi, width)[None, :]
+    rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    columns = np.linspace(0.0, 2 * np.pi, width, dtype=np.float32)[None, :]
     phase = rng.uniform(0, 2 * np.pi)
     horizon = rng.uniform(0.35, 0.7) + 0.05 * np.sin(columns * rng.uniform(0.5, 2.0) + phase)
 
-    sky_t = np.clip(rows / horizon, 0.0, 1.0)[..., None]
-    ground_t = np.clip((rows - horizon) / (1.0 - horizon), 0.0, 1.0)[..., None]
-    sky = sky_top * (1 - sky_t) + sky_bottom * sky_t
-    ground = ground_top * (1 - ground_t) + ground_bottom * ground_t
-    return np.where((rows < horizon)[..., None], sky, ground)
+    is_sky = rows < horizon
+    t = np.where(is_sky, rows / horizon, (rows - horizon) / (1.0 - horizon))
+    t = np.clip(t, 0.0, 1.0)[..., None]
+    top = np.where(is_sky[..., None], sky_top.astype(np.float32), ground_top.astype(np.float32))
+    bottom = np.where(
+        is_sky[..., None], sky_bottom.astype(np.float32), ground_bottom.astype(np.float32)
+    )
+    return top + (bottom - top) * t
 
 
 def _texture(rng: np.random.Generator, palette: Palette, width: int, height: int) -> np.ndarray:
@@ -153,8 +156,8 @@ def _texture(rng: np.random.Generator, palette: Palette, width: int, height: int
     blotches = Image.fromarray(np.clip(coarse + 128, 0, 255).astype(np.uint8)).resize(
         (width, height), Image.Resampling.BILINEAR
     )
-    grain = rng.normal(0.0, palette.noise, (height, width, 1))
-    return np.asarray(blotches, dtype=np.float64) - 128.0 + grain
+    grain = rng.normal(0.0, palette.noise, (height, width, 1)).astype(np.float32)
+    return np.asarray(blotches, dtype=np.float32) - 128.0 + grain
 
 
 def _bezier(points: np.ndarray, steps: int = 16) -> list[tuple[float, float]]:
@@ -246,6 +249,6 @@ def paint(
 
     # A slight blur merges strokes into the ground like wet paint, then the texture
     # noise goes on top so that no region stays a flat colour.
-    canvas = canvas.filter(ImageFilter.GaussianBlur(radius=0.8))
-    pixels = np.asarray(canvas, dtype=np.float64) + _texture(rng, palette, width, height)
+    canvas = canvas.filter(ImageFilter.SMOOTH)
+    pixels = np.asarray(canvas, dtype=np.float32) + _texture(rng, palette, width, height)
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")

@@ -147,8 +147,8 @@ class StandinArtist:
 
     @property
     def wikipedia_url(self) -> str:
-        host = "de.wikipedia.org" if self.page_kind == "wikipedia_other_lang" else "en.wikipedia.org"
-        return f"https://{host}/wiki/{self.wiki_title}"
+        lang = "de" if self.page_kind == "wikipedia_other_lang" else "en"
+        return f"https://{lang}.wikipedia.org/wiki/{self.wiki_title}"
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,8 @@ def _slugify(text: str) -> str:
 
 def _page_kind(index: int) -> str:
     """Assign the hard page kinds to fixed positions so every study contains each of them."""
-    return {3: "no_infobox", 4: "disambiguation", 5: "wikipedia_other_lang"}.get(index, "wikipedia_en")
+    hard_kinds = {3: "no_infobox", 4: "disambiguation", 5: "wikipedia_other_lang"}
+    return hard_kinds.get(index, "wikipedia_en")
 
 
 def _invent_artists(rng: np.random.Generator, n_artists: int) -> list[StandinArtist]:
@@ -488,7 +489,8 @@ def _german_content(artist: StandinArtist) -> str:
     else:
         died = spelled(artist.death_year, artist.death_month, artist.death_day)
         death = f"† {died} in {_link(artist.death_town or '')}"
-        lead = f"({birth}; {death}) war ein{'e' if ending == 'e' else ''} {adjective}{ending} {noun}."
+        article = "eine" if ending == "e" else "ein"
+        lead = f"({birth}; {death}) war {article} {adjective}{ending} {noun}."
     personendaten = (
         '<table class="metadata rahmenfarbe1" id="Vorlage_Personendaten"><tbody>'
         f"<tr><td>NAME</td><td>{html.escape(artist.name)}</td></tr>"
@@ -508,7 +510,8 @@ def _german_content(artist: StandinArtist) -> str:
 def _disambiguation_content(artist: StandinArtist) -> str:
     return (
         f"<p><b>{html.escape(artist.name)}</b> may refer to:</p>\n<ul>"
-        f"<li>{_link(artist.name + ' (painter)')} ({artist.birth_year}–{artist.death_year or ''}), "
+        f"<li>{_link(artist.name + ' (painter)')} "
+        f"({artist.birth_year}–{artist.death_year or ''}), "
         f"{artist.nationality.adjective} painter</li>"
         f"<li>{_link(artist.name + ' (rower)')}, {artist.nationality.adjective} rower</li></ul>\n"
         '<div role="note" id="disambigbox" class="metadata plainlinks dmbox dmbox-disambig">'
@@ -621,7 +624,8 @@ def _artworks(
     used: set[str] = set()
     for offset in range(works_per_artist):
         year = int(rng.integers(start, max(end, start + 1)))
-        words = [str(w) for w in rng.choice(TITLE_WORDS, size=int(rng.integers(1, 4)), replace=False)]
+        n_words = int(rng.integers(1, 4))
+        words = [str(w) for w in rng.choice(TITLE_WORDS, size=n_words, replace=False)]
         base = "-".join(words)
         painting_slug = f"{base}--{-year}" if year < 0 else f"{base}-{year}"
         while painting_slug in used:
@@ -674,7 +678,8 @@ def _prepare_dest(dest: Path, overwrite: bool) -> None:
     if dest.is_dir() and any(dest.iterdir()):
         if not overwrite:
             raise InvalidValueError(
-                f"stand-in data folder {dest} is not empty; name an empty folder or pass overwrite=True"
+                f"stand-in data folder {dest} is not empty; "
+                "name an empty folder or pass overwrite=True"
             )
         for name in owned:
             path = dest / name
@@ -717,13 +722,16 @@ def make_standin_data(
     """
     if n_artists < MIN_ARTISTS:
         raise InvalidValueError(
-            f"n_artists={n_artists} is too few to include every hard case; use at least {MIN_ARTISTS}"
+            f"n_artists={n_artists} is too few to include every hard case; "
+            f"use at least {MIN_ARTISTS}"
         )
     if works_per_artist < 1:
         raise InvalidValueError(f"works_per_artist={works_per_artist} must be at least 1")
     width, height = image_size
     if width < 16 or height < 16:
-        raise InvalidValueError(f"image_size={image_size} is too small; use at least (16, 16) pixels")
+        raise InvalidValueError(
+            f"image_size={image_size} is too small; use at least (16, 16) pixels"
+        )
 
     dest = Path(dest)
     _prepare_dest(dest, overwrite)
@@ -731,7 +739,8 @@ def make_standin_data(
     artists = _invent_artists(rng, n_artists)
 
     artist_rows = [_artist_row(rng, a) for a in artists]
-    _write(dest / "wikiart" / "artists.csv", _csv_bytes(ARTIST_COLUMNS, artist_rows, final_newline=False))
+    artists_csv = _csv_bytes(ARTIST_COLUMNS, artist_rows, final_newline=False)
+    _write(dest / "wikiart" / "artists.csv", artists_csv)
 
     pages_dir = dest / "wikipedia" / "html"
     pages_dir.mkdir(parents=True)
@@ -740,9 +749,8 @@ def make_standin_data(
         text, title = render_page(rng, artist)
         data = text.encode("utf-8")
         _write(pages_dir / f"{artist.slug}.html", data)
-        index_lines.append(
-            f"{artist.slug}\t{len(data)}\t{_index_kind(artist.page_kind)}\t{title}\t{artist.wikidata_id}"
-        )
+        fields = [artist.slug, str(len(data)), _index_kind(artist.page_kind), title]
+        index_lines.append("\t".join([*fields, artist.wikidata_id]))
     _write(dest / "wikipedia" / "INDEX.tsv", ("\n".join(index_lines) + "\n").encode("utf-8"))
 
     artwork_rows: list[dict[str, str]] = []
@@ -754,11 +762,12 @@ def make_standin_data(
             relpath = f"{style_slug(style)}/{number}.jpg"
             jpeg = _jpeg_bytes(paint(rng, width, height, style))
             _write(dest / "images" / relpath, jpeg)
-            image_lines.append(
-                f"{relpath}\t{style}\t{width}\t{height}\t{len(jpeg)}\t{hashlib.sha256(jpeg).hexdigest()}"
-            )
+            sha256 = hashlib.sha256(jpeg).hexdigest()
+            fields = [relpath, style, str(width), str(height), str(len(jpeg)), sha256]
+            image_lines.append("\t".join(fields))
             artwork_rows.append(row)
-            artworks.append(StandinArtwork(row["url"], row["image_url"], style, f"images/{relpath}"))
+            artwork = StandinArtwork(row["url"], row["image_url"], style, f"images/{relpath}")
+            artworks.append(artwork)
     csv_data = _csv_bytes(ARTWORK_COLUMNS, artwork_rows, final_newline=True)
     _write(dest / "wikiart" / "artworks.csv.gz", gzip.compress(csv_data, compresslevel=6, mtime=0))
     _write(dest / "images" / "INDEX.tsv", ("\n".join(image_lines) + "\n").encode("utf-8"))
@@ -770,7 +779,8 @@ def make_standin_data(
         "artists": [_truth_entry(a) for a in artists],
         "artworks": [asdict(a) for a in artworks],
     }
-    _write(dest / "truth.json", (json.dumps(truth, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+    truth_json = json.dumps(truth, indent=1, ensure_ascii=False) + "\n"
+    _write(dest / "truth.json", truth_json.encode("utf-8"))
     _write(dest / "README.md", _readme(seed, n_artists, len(artworks)).encode("utf-8"))
 
     summary = StandinSummary(
