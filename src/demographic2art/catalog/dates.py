@@ -32,7 +32,7 @@ CATALOG_YEAR = 2025
 """Year the WikiArt tables were scraped (January 2025); no two-digit year is put after it."""
 
 MAX_LIFESPAN_YEARS = 110
-"""Longest life accepted when checking a century: death at most this many years after birth."""
+"""Maximum life span, in years, accepted when checking a century."""
 
 MIN_AGE_AT_FIRST_WORK = 5
 """A dated work is accepted from this many years after the artist's birth."""
