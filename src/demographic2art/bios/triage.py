@@ -151,6 +151,10 @@ def page_categories(tree: HTMLParser) -> list[str]:
     return [a.text(strip=True) for a in box.css("ul li a")]
 
 
+# Inline TemplateStyles (<style> inside a paragraph) whose CSS text the parser returns as text.
+_TEMPLATE_STYLES = re.compile(r"(?:\.mw-parser-output[^{}]*|@media[^{}]*\{[^{}]*)\{[^{}]*\}\}?")
+
+
 def first_paragraph_text(content: Node | None) -> str:
     """Return the text of the first non-empty paragraph of the article body."""
     if content is None:
@@ -160,7 +164,7 @@ def first_paragraph_text(content: Node | None) -> str:
             continue
         if _inside(paragraph, ("infobox", "navbox", "hatnote", "metadata", "sidebar")):
             continue
-        text = paragraph.text(separator="", strip=False).strip()
+        text = _TEMPLATE_STYLES.sub("", paragraph.text(separator="", strip=False)).strip()
         if len(text) >= 20:
             return text
     return ""

@@ -315,7 +315,7 @@ def _lead_place(part: str, reading: DateReading) -> str | None:
         if candidate and re.search(r"[^\W\d_]", candidate):
             return candidate
     before = re.sub(r"^(?:c\.|ca\.|circa)\s*$", "", before).strip(" ,")
-    if before and re.search(r"[^\W\d_]{3,}", before) and not _BIRTH_MARK.match(before + " ") and len(before) < 60:
+    if before and ":" not in before and re.search(r"[^\W\d_]{3,}", before) and len(before) < 60:
         if not re.search(r"\b(?:born|c\.|ca\.|circa|baptised|baptized)\b", before, re.IGNORECASE):
             return before
     return None
