@@ -142,7 +142,8 @@ class Fetcher:
     def fetch(self, url: str) -> FetchResult:
         """Fetch ``url`` with retries; returns a deferred result when a wait exceeds the cap."""
         config = self.config
-        host = httpx.URL(url).host
+        # Limits apply per origin host and port, so two local test servers count apart.
+        host = httpx.URL(url).netloc.decode("ascii")
         attempts = 0
         while True:
             start = self.gate.reserve(host, config.retry_after_cap_s)
