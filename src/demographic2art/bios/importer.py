@@ -36,9 +36,9 @@ def import_pages(
 ) -> ImportSummary:
     """Copy saved pages into the workspace, triage each one and write ``bios/triage.parquet``.
 
-    ``source_dir`` is a folder of ``<slug>.html`` files (or a folder holding ``html/``), or an
-    ``html.tar.xz`` archive whose members are ``html/<slug>.html``; only the members of the
-    selected artists are extracted. ``artists`` selects artist keys (slugs are normalised);
+    ``source_dir`` is a folder of ``<slug>.html`` files (or a folder containing ``html/``), or an
+    ``html.tar.xz`` archive whose members are ``html/<slug>.html``. Only the members of the
+    selected artists are extracted from an archive. ``artists`` selects artist keys (slugs are normalised);
     ``None`` imports every page. Selected artists without a page are listed in ``missing``.
     """
     import pandas as pd

@@ -36,7 +36,6 @@ for number, names in list(_MONTH_NAMES.items()) + list(_SLAVIC_MONTHS.items()):
 
 _MONTH_ALT = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
 _BRACKETS = re.compile(r"\[[^\]]*\]")
-_AGE = re.compile(r"\((?:aged?|à|a los|all'età di|idade|im alter von)?\s*\d{1,3}\s*(?:ans|años|anni|anos|лет|год|года|years?|jahre)?\)", re.IGNORECASE)
 _AGE_LOOSE = re.compile(r"\(\s*(?:aged?|age)\s*\d{1,3}\s*\)|\(\d{1,3}\s*(?:ans|años|anni|anos|лет|года?|jahre|years)\)", re.IGNORECASE)
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _BC = r"(?:BC|B\.C\.|BCE|B\.C\.E\.|av\.\s*J\.-C\.|a\.\s*C\.|v\.\s*Chr\.|до н\.\s*э\.)"

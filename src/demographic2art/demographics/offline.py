@@ -293,9 +293,9 @@ def _split_life_span(paren: str) -> tuple[str | None, str | None]:
         return None, _DEATH_MARK.sub("", segment)
     text = _BIRTH_MARK.sub("", segment)
     if "," in text and re.search(r"\b(?:zm\.|died|†)", text):
-        born, _, died = re.split(r"(,\s*(?:zm\.|died|†))", text, maxsplit=1)[0], None, None
-        died_part = re.split(r",\s*(?:zm\.|died|†)\s*", text, maxsplit=1)
-        return born, died_part[1] if len(died_part) > 1 else None
+        # Polish leads write '(ur. 3 marca 1925 w Łucku, zm. 6 kwietnia 2004 w Warszawie)'.
+        born, died = re.split(r",\s*(?:zm\.|died|†)\s*", text, maxsplit=1)
+        return born, died
     if re.search(r";\s*†|\s†\s", text):
         born, died = re.split(r";?\s*†\s*", text, maxsplit=1)
         return born, died
