@@ -65,7 +65,19 @@ def split_artwork_url(url: str) -> tuple[str, str]:
             f"artwork URL {url!r} has no '<artist>/<painting>' path; "
             "expected a page URL such as https://www.wikiart.org/en/<artist>/<painting>"
         )
-    return normalise_slug(parts[0]), normalise_slug(parts[1])
+    return normalise_slug(parts[0]), painting_slug(parts[1])
+
+
+def painting_slug(segment: str) -> str:
+    """Return the painting slug of a URL path segment: decoded, NFC, lower-case, otherwise kept.
+
+    Unlike artist slugs, painting slugs are not transliterated or trimmed: WikiArt has
+    pages ``salome`` and ``salomé``, and ``1`` and ``-1``, for different works.
+    """
+    text = unicodedata.normalize("NFC", unquote(str(segment))).strip().strip("/").lower()
+    if not text or "/" in text or text in (".", ".."):
+        raise InvalidValueError(f"painting slug {segment!r} cannot be used as a key or file name")
+    return text
 
 
 def artwork_key(url: str) -> str:

@@ -91,7 +91,7 @@ def test_build_fixture_artworks(fixture_catalog):
     assert red["artist_match"] == "dashed"
     assert red["style"] == "Abstract Art|Color Field Painting"
     assert list(red["styles"]) == ["Abstract Art", "Color Field Painting"]
-    amphora = artworks.loc["kallias-the-potter/amphora-with-runners-500"]
+    amphora = artworks.loc["kallias-the-potter/amphora-with-runners--500"]
     assert amphora["year"] == -500
     assert amphora["year_astronomical"] == -499
     assert amphora["title"] == "Amphora with runners"
@@ -174,14 +174,14 @@ def test_cli_missing_file_exits_2(tmp_path):
 
 
 def test_real_artworks_distinct_keys(shared_data):
-    """174,353 distinct urls give 174,350 keys: three url pairs differ only in accents or '-'."""
+    """174,353 distinct urls give 174,353 distinct keys, accents and leading '-' kept."""
     from demographic2art.keys import artwork_key
 
     frame = read_artworks_csv(shared_data / "wikiart" / "artworks.csv.gz")
     assert len(frame) == 206011
     assert frame["url"].nunique() == 174353
     keys = {artwork_key(url) for url in frame["url"].unique()}
-    assert len(keys) == 174350
+    assert len(keys) == 174353
 
 
 @pytest.mark.slow
@@ -194,9 +194,9 @@ def test_real_catalog_build(shared_data, tmp_path):
     artists = workspace.storage.read_parquet("catalog/artists.parquet").set_index("artist_key")
     problems = workspace.storage.read_json("catalog/problems.json")
     assert summary.artists == 3046
-    assert summary.artworks == 174350
+    assert summary.artworks == 174353
     assert summary.duplicate_rows == 24897
-    assert problems["key_collisions"]["count"] == 3
+    assert problems["key_collisions"]["count"] == 0
     assert problems["unmatched_artist_slugs"]["count"] == 42
 
     fearnley = artists.loc["thomas-fearnley"]
