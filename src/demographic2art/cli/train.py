@@ -1,11 +1,117 @@
-"""Commands registered on the top-level `d2a` app."""
+"""`d2a train` and `d2a sweep`: LoRA fine-tuning runs and grids of them."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from .common import DEFAULT, WorkspaceOption, console, open_workspace  # noqa: F401
+from .common import DEFAULT, WorkspaceOption, console, open_workspace
+
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "--pretrained-model-name-or-path",
+        help="Base model: a diffusers folder or hub id [default: the workspace's models/tiny, "
+        "else stable-diffusion-v1-5/stable-diffusion-v1-5].",
+    ),
+]
+
+
+def default_model(workspace) -> str:
+    """Return the model recorded for the workspace, its tiny model, or the SD 1.5 hub id."""
+    from ..model.loading import DEFAULT_MODEL
+
+    recorded = workspace.settings().get("train", {}).get("model")
+    if recorded:
+        return recorded
+    if workspace.storage.is_local and workspace.storage.exists("models/tiny/model_index.json"):
+        return workspace.local_path("models/tiny")
+    return DEFAULT_MODEL
+
+
+def _config(workspace, model: str, **values):
+    from pydantic import ValidationError
+
+    from ..errors import InvalidValueError
+    from ..train import TrainConfig
+
+    try:
+        return TrainConfig(model=model or default_model(workspace), **values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidValueError(f"invalid training setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the top-level app."""
+    """Add ``train`` and ``sweep`` to the top-level app."""
+
+    @app.command("train")
+    def train(
+        workspace: WorkspaceOption = DEFAULT,
+        model: ModelOption = "",
+        steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 200,
+        learning_rate: Annotated[float, typer.Option("--learning-rate", "--lr", help="UNet LoRA learning rate.")] = 1e-4,
+        rank: Annotated[int, typer.Option(help="LoRA rank.")] = 4,
+        alpha: Annotated[float | None, typer.Option(help="LoRA alpha [default: the rank].")] = None,
+        seed: Annotated[int, typer.Option(help="Seed of weights, noise and data order.")] = 42,
+        batch_size: Annotated[int, typer.Option(help="Images per step.")] = 1,
+        gradient_accumulation_steps: Annotated[int, typer.Option(help="Batches per optimizer step.")] = 1,
+        resolution: Annotated[int | None, typer.Option(help="Training size in pixels [default: the model's].")] = None,
+        train_text_encoder: Annotated[bool, typer.Option(help="Also train LoRA on the text encoder.")] = False,
+        text_encoder_lr: Annotated[float | None, typer.Option(help="Text-encoder learning rate [default: --lr].")] = None,
+        lr_scheduler: Annotated[str, typer.Option(help="constant, constant_with_warmup, linear or cosine.")] = "constant",
+        lr_warmup_steps: Annotated[int, typer.Option(help="Warm-up steps of the learning-rate schedule.")] = 0,
+        mixed_precision: Annotated[str, typer.Option(help="no, fp16 (CUDA only) or bf16.")] = "no",
+        min_snr_gamma: Annotated[float | None, typer.Option(help="Min-SNR loss weighting gamma (5 is usual).")] = None,
+        noise_offset: Annotated[float, typer.Option(help="Noise offset (0.05-0.1 is usual).")] = 0.0,
+        run_name: Annotated[str | None, typer.Option(help="Run folder under runs/ [default: lr<lr>-seed<seed>].")] = None,
+    ) -> None:
+        """Fine-tune LoRA adapters on the captioned images; saves diffusers and kohya LoRA files."""
+        from ..train import train_lora
+        from ..train.sweep import record_best_run
+
+        ws = open_workspace(workspace)
+        config = _config(
+            ws, model, steps=steps, learning_rate=learning_rate, rank=rank, alpha=alpha, seed=seed,
+            batch_size=batch_size, gradient_accumulation_steps=gradient_accumulation_steps,
+            resolution=resolution, train_text_encoder=train_text_encoder,
+            text_encoder_learning_rate=text_encoder_lr, lr_scheduler=lr_scheduler,
+            lr_warmup_steps=lr_warmup_steps, mixed_precision=mixed_precision,
+            min_snr_gamma=min_snr_gamma, noise_offset=noise_offset, run_name=run_name,
+        )
+        result = train_lora(ws, config)
+        ws.record_settings("train", config.model_dump(mode="json"))
+        lora = f"runs/{config.run_name}/lora/pytorch_lora_weights.safetensors"
+        if not ws.storage.exists("runs/best.json"):
+            record_best_run(ws, config.run_name, lora, result.validation_loss)
+        console.print(
+            f"trained {config.steps} steps in {result.seconds:.1f} s: loss {result.losses[0]:.4f} -> "
+            f"{result.final_loss:.4f}, validation {result.validation_loss:.4f}\n"
+            f"LoRA: {result.lora_file}\nkohya: {result.kohya_file}"
+        )
+
+    @app.command("sweep")
+    def sweep(
+        workspace: WorkspaceOption = DEFAULT,
+        model: ModelOption = "",
+        learning_rate: Annotated[list[float] | None, typer.Option("--lr", help="Learning rates (repeat the option).")] = None,
+        seed: Annotated[list[int] | None, typer.Option("--seed", help="Seeds (repeat the option).")] = None,
+        rank: Annotated[list[int] | None, typer.Option("--rank", help="LoRA ranks as one more axis (repeat).")] = None,
+        steps: Annotated[int, typer.Option(help="Optimizer steps per run.")] = 200,
+        batch_size: Annotated[int, typer.Option(help="Images per step.")] = 1,
+        name: Annotated[str, typer.Option(help="Sweep folder under runs/.")] = "sweep",
+    ) -> None:
+        """Train a grid of runs (default 1e-4, 5e-4, 1e-3 x seeds 42, 43) and rank them by validation loss."""
+        from ..train.sweep import DEFAULT_LEARNING_RATES, DEFAULT_SEEDS, run_sweep
+
+        ws = open_workspace(workspace)
+        base = _config(ws, model, steps=steps, batch_size=batch_size)
+        result = run_sweep(
+            ws, base, learning_rates=learning_rate or DEFAULT_LEARNING_RATES, seeds=seed or DEFAULT_SEEDS,
+            extra_axes={"rank": rank} if rank else None, name=name,
+        )
+        ws.record_settings("train", base.model_dump(mode="json"))
+        console.print(result.table.to_string(index=False))
+        console.print(f"best run: {result.best_run} (recorded in {ws.url}/runs/best.json)")

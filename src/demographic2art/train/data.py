@@ -56,7 +56,9 @@ def load_training_set(
     if not storage.exists("captions/captions.parquet"):
         raise MissingFileError(f"{storage.url}/captions/captions.parquet does not exist; run 'd2a captions build' first")
     table = storage.read_parquet("captions/captions.parquet")
-    if split != "all":
+    if split == "validation":
+        table = table[table["split"] == "validation"]
+    elif split != "all":
         chosen = table[table["split"] == split]
         table = chosen if len(chosen) else table
     table = table.sort_values("key")
@@ -71,3 +73,11 @@ def load_training_set(
     captions = table["caption"].tolist()
     logger.info("loaded %d training images at %d px", len(pixels), resolution)
     return TrainingSet(torch.stack(pixels), tokenize(tokenizer, captions), table["key"].tolist(), captions)
+
+
+def load_validation_set(workspace: Workspace, tokenizer, resolution: int) -> TrainingSet | None:
+    """Return the held-out validation images, or None when the captions table has none."""
+    table = workspace.storage.read_parquet("captions/captions.parquet", columns=["split"])
+    if not (table["split"] == "validation").any():
+        return None
+    return load_training_set(workspace, tokenizer, resolution, split="validation")

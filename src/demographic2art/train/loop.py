@@ -42,6 +42,7 @@ class TrainResult:
     kohya_file: str
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    validation_loss: float = math.nan
 
     @property
     def final_loss(self) -> float:
@@ -97,7 +98,7 @@ def train_lora(workspace: Workspace, config: TrainConfig, *, guard: LossGuard | 
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
-    from .data import load_training_set
+    from .data import load_training_set, load_validation_set
 
     guard = guard or LossGuard()
     if config.mixed_precision == "fp16" and not torch.cuda.is_available():
@@ -114,6 +115,7 @@ def train_lora(workspace: Workspace, config: TrainConfig, *, guard: LossGuard | 
     noise_scheduler = _training_scheduler(pipeline)
     resolution = config.resolution or unet.config.sample_size * pipeline.vae_scale_factor
     data = load_training_set(workspace, tokenizer, resolution, split=config.split, max_images=config.max_images)
+    held_out = load_validation_set(workspace, tokenizer, resolution) if config.split == "train" else None
 
     for module in (vae, unet, text_encoder):
         module.requires_grad_(False)
@@ -146,6 +148,7 @@ def train_lora(workspace: Workspace, config: TrainConfig, *, guard: LossGuard | 
         latent_mean = torch.cat([m.mean for m in moments])
         latent_std = torch.cat([m.std for m in moments])
         cached_embeddings = None if config.train_text_encoder else text_encoder(data.input_ids.to(device))[0]
+        validation = _encode_validation(vae, held_out or data, device)
     vae.to("cpu")
 
     param_groups = [{"params": [p for p in unet.parameters() if p.requires_grad], "lr": config.learning_rate}]
@@ -210,10 +213,15 @@ def train_lora(workspace: Workspace, config: TrainConfig, *, guard: LossGuard | 
 
     unet = accelerator.unwrap_model(unet)
     text_encoder = accelerator.unwrap_model(text_encoder)
+    validation_loss = _validation_loss(unet, text_encoder, noise_scheduler, validation, vae.config.scaling_factor, device)
+    logger.info("validation loss %.5f on %d images", validation_loss, len(validation["input_ids"]))
     unet_layers = get_peft_model_state_dict(unet)
     text_layers = get_peft_model_state_dict(text_encoder) if config.train_text_encoder else None
-    result = _save_run(workspace, config, pipeline, unet, text_encoder, unet_layers, text_layers, rows, losses, started)
-    return result
+    return _save_run(
+        workspace, config, unet, text_encoder, unet_layers, text_layers, rows, losses, started,
+        validation_loss=validation_loss, validation_images=len(validation["input_ids"]),
+        held_out=held_out is not None,
+    )
 
 
 def _training_scheduler(pipeline):
@@ -258,6 +266,49 @@ def _step_loss(unet, text_encoder, scheduler, config, data, index, mean, std, ca
     return per_sample.mean()
 
 
+VALIDATION_SEED = 20240601
+VALIDATION_TIMESTEPS = 8
+
+
+def _encode_validation(vae, data, device) -> dict:
+    """Encode the validation images with fixed noise, so every run is scored on the same draws."""
+    import torch
+
+    generator = torch.Generator(device="cpu").manual_seed(VALIDATION_SEED)
+    mean = torch.cat([vae.encode(data.pixels[i : i + 8].to(device)).latent_dist.mean for i in range(0, len(data.pixels), 8)])
+    noise = torch.randn((VALIDATION_TIMESTEPS, *mean.shape), generator=generator)
+    return {"latents": mean, "noise": noise, "input_ids": data.input_ids}
+
+
+def _validation_loss(unet, text_encoder, scheduler, validation: dict, scaling: float, device) -> float:
+    """Return the denoising loss on held-out images at fixed noise and evenly spaced timesteps.
+
+    The noise, timesteps and latents (the distribution means) are the same for every run
+    on a workspace, so runs with different settings or seeds are compared fairly.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    was_training = unet.training
+    unet.eval()
+    text_encoder.eval()
+    latents = validation["latents"].to(device) * scaling
+    steps = torch.linspace(0, scheduler.config.num_train_timesteps - 1, VALIDATION_TIMESTEPS).long()
+    total = 0.0
+    with torch.no_grad():
+        embeddings = text_encoder(validation["input_ids"].to(device))[0]
+        for noise, timestep in zip(validation["noise"], steps):
+            noise = noise.to(device)
+            timesteps = timestep.repeat(latents.shape[0]).to(device)
+            noisy = scheduler.add_noise(latents, noise, timesteps)
+            target = scheduler.get_velocity(latents, noise, timesteps) if scheduler.config.prediction_type == "v_prediction" else noise
+            prediction = unet(noisy, timesteps, embeddings).sample
+            total += F.mse_loss(prediction.float(), target.float()).item()
+    if was_training:
+        unet.train()
+    return total / VALIDATION_TIMESTEPS
+
+
 def _write_run_logs(workspace: Workspace, config: TrainConfig, rows: list[dict]) -> None:
     storage = workspace.storage
     run = f"runs/{config.run_name}"
@@ -269,7 +320,10 @@ def _write_run_logs(workspace: Workspace, config: TrainConfig, rows: list[dict])
     storage.write_json(f"{run}/config.json", config.model_dump(mode="json"))
 
 
-def _save_run(workspace, config, pipeline, unet, text_encoder, unet_layers, text_layers, rows, losses, started):
+def _save_run(
+    workspace, config, unet, text_encoder, unet_layers, text_layers, rows, losses, started, *,
+    validation_loss, validation_images, held_out,
+):
     import tempfile
 
     from diffusers import StableDiffusionPipeline
@@ -307,6 +361,9 @@ def _save_run(workspace, config, pipeline, unet, text_encoder, unet_layers, text
         "steps": config.steps,
         "first_loss": losses[0],
         "final_loss": losses[-1],
+        "validation_loss": validation_loss,
+        "validation_images": validation_images,
+        "validation_split": "validation" if held_out else "train (no held-out images)",
         "seconds": round(seconds, 3),
         "lora": f"{run}/lora/{LORA_WEIGHT_NAME}",
         "kohya": f"{run}/{KOHYA_WEIGHT_NAME}",
@@ -314,6 +371,7 @@ def _save_run(workspace, config, pipeline, unet, text_encoder, unet_layers, text
     storage.write_text(f"{run}/summary.json", json.dumps(summary, indent=2) + "\n")
     logger.info("saved run %s (final loss %.5f, %.1f s)", run, losses[-1], seconds)
     return TrainResult(
+        validation_loss=validation_loss,
         run_dir=storage.path(run),
         lora_file=storage.path(f"{run}/lora/{LORA_WEIGHT_NAME}"),
         kohya_file=storage.path(f"{run}/{KOHYA_WEIGHT_NAME}"),

@@ -1,0 +1,82 @@
+"""Generate a set of prompts and seeds into the workspace gallery."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from ..errors import MissingFileError
+from ..workspace import Workspace
+from .params import GenerationParams
+from .pipeline import Generator
+from .pngmeta import save_generation
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class GalleryItem:
+    file: str
+    prompt: str
+    seed: int
+    lora_weight: float
+
+
+def best_lora(workspace: Workspace) -> str | None:
+    """Return the local path of the workspace's best LoRA: ``runs/best.json``, else the lowest validation loss."""
+    storage = workspace.storage
+    if storage.exists("runs/best.json"):
+        return storage.local_path(storage.read_json("runs/best.json")["lora"])
+    best = None
+    for summary_file in storage.glob("runs/**/summary.json"):
+        summary = storage.read_json(summary_file)
+        score = summary.get("validation_loss", summary.get("final_loss"))
+        if best is None or score < best[0]:
+            best = (score, summary["lora"])
+    return storage.local_path(best[1]) if best else None
+
+
+def image_name(params: GenerationParams, lora_name: str | None) -> str:
+    """Return a file name that depends only on the parameters, so reruns overwrite, not duplicate."""
+    digest = hashlib.sha256(f"{params.model_dump_json()}|{lora_name}".encode()).hexdigest()[:10]
+    return f"seed{params.seed}-{digest}.png"
+
+
+def generate_gallery(
+    workspace: Workspace,
+    prompts: list[str],
+    *,
+    model: str,
+    lora: str | None = None,
+    seeds: list[int] | tuple[int, ...] = (0, 1),
+    steps: int = 20,
+    guidance_scale: float = 7.5,
+    lora_weight: float = 1.0,
+    scheduler: str = "ddim",
+    folder: str = "gallery",
+    generator: Generator | None = None,
+) -> list[GalleryItem]:
+    """Generate every prompt with every seed and save PNGs with parameters and JSON sidecars."""
+    if lora and not workspace.storage.exists(lora) and not _is_file(lora):
+        raise MissingFileError(f"LoRA {lora} does not exist")
+    generator = generator or Generator(model, lora)
+    items = []
+    for prompt in prompts:
+        for seed in seeds:
+            params = GenerationParams(
+                prompt=prompt, seed=seed, steps=steps, guidance_scale=guidance_scale,
+                lora_weight=lora_weight if generator.lora else 1.0, scheduler=scheduler,
+            )
+            image = generator.generate(params)[0]
+            name = f"{folder}/{image_name(params, generator.lora_name)}"
+            save_generation(workspace.storage, name, image, params, model=generator.model_name, lora=generator.lora_name)
+            items.append(GalleryItem(name, prompt, seed, params.lora_weight))
+    logger.info("generated %d images into %s", len(items), folder)
+    return items
+
+
+def _is_file(path: str) -> bool:
+    from pathlib import Path
+
+    return Path(path).is_file()
