@@ -171,7 +171,7 @@ class Fetcher:
                     result.retry_at = retry_time
                     return result
                 if attempts <= config.retries:
-                    logger.info("%s: HTTP %s, retrying in %.1f s as Retry-After asks", url, result.http_status, result.retry_after_s)
+                    logger.info("%s: HTTP %s, retrying in %.1f s as Retry-After requests", url, result.http_status, result.retry_after_s)
                     continue
                 return result
             if result.transient and attempts <= config.retries:
@@ -183,6 +183,9 @@ class Fetcher:
             return result
 
     def _timeout(self, deadline: float) -> httpx.Timeout:
+        # NOTE: httpx fixes the read timeout when the response starts, and the deadline is
+        # checked after each body chunk. A body that stalls completely can therefore
+        # end up to min(read_timeout_s, time left at that hop) after the deadline.
         remaining = max(0.001, deadline - time.monotonic())
         config = self.config
         return httpx.Timeout(
