@@ -1,0 +1,1 @@
+"""Image features and group statistics: comparing generated portfolios and real paintings."""
