@@ -64,24 +64,50 @@ def _clean(value):
 def attributes_from_row(row: dict) -> ArtistAttributes:
     """Return caption attributes from a demographics-table row."""
     gender = GENDER_WORDS.get(str(_clean(row.get("gender")) or "").lower())
-    nationality = _clean(row.get("nationality"))
-    if nationality:
-        nationality = str(nationality).split(",")[0].split("|")[0].strip()
-    movement = _clean(row.get("movement"))
+    nationality = caption_nationality(row.get("nationality"), row.get("nationality_codes"))
+    movement = _first(row.get("movement"))
     return ArtistAttributes.from_birth_year(
         _clean(row.get("birth_year")), gender=gender, nationality=nationality, movement=movement
     )
 
 
+def _items(value) -> tuple[str, ...]:
+    """Return the items of a list cell (list, array or ``|``-separated text) as strings."""
+    value = _clean(value) if isinstance(value, (str, float)) or value is None else value
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split("|") if item.strip())
+    return tuple(str(item) for item in value if _clean(item) is not None)
+
+
+def _first(value) -> str | None:
+    items = _items(value)
+    return items[0] if items else None
+
+
+def caption_nationality(raw, codes) -> str | None:
+    """Return an English nationality adjective: the page's word when it is English, else from the codes.
+
+    Pages in other languages give words such as 'polnischer'; captions need 'Polish'.
+    """
+    from ..demographics.countries import DEMONYMS, english_demonym
+
+    raw = _first(raw.split(",")[0]) if isinstance(_clean(raw), str) else None
+    if raw and raw.lower() in DEMONYMS:
+        return raw
+    first_code = _first(codes)
+    return english_demonym(first_code) if first_code else None
+
+
 def artwork_from_row(row: dict) -> ArtworkFields:
-    media = row.get("media")
-    media = tuple(str(m) for m in media) if media is not None and not isinstance(media, str) else ()
+    """Return caption fields from a catalog row; list cells give their first item."""
     year = _clean(row.get("year"))
     return ArtworkFields(
-        style=_clean(row.get("style")),
-        genre=_clean(row.get("genre")),
+        style=_first(row.get("style")),
+        genre=_first(row.get("genre")),
         year=int(year) if year is not None else None,
-        media=media,
+        media=_items(row.get("media")),
     )
 
 
@@ -128,7 +154,9 @@ def build_captions(
     artworks = storage.read_parquet("catalog/artworks.parquet")
     manifest = storage.read_parquet("images/manifest.parquet")
     manifest = manifest[manifest["status"].isin(["ok", "skipped"])].copy()
-    if "file_name" not in manifest.columns:
+    if "file" in manifest.columns:
+        manifest["file_name"] = [str(f).removeprefix("images/files/") for f in manifest["file"]]
+    elif "file_name" not in manifest.columns:
         manifest["file_name"] = [key_to_filename(k, ".jpg") for k in manifest["key"]]
     demographics = (
         storage.read_parquet("demographics/demographics.parquet")

@@ -101,7 +101,9 @@ def compose_caption(
     """Return one caption for an artwork from template number ``template``."""
     subject, bare = subject_phrase(artwork)
     artist = demographic_phrase(attributes)
-    year = f", {artwork.year}" if include_year and artwork.year is not None else ""
+    year = ""
+    if include_year and artwork.year is not None:
+        year = f", {artwork.year}" if artwork.year > 0 else f", {-artwork.year} BC"
     text = TEMPLATES[template % len(TEMPLATES)].format(
         subject=subject, subject_bare=bare, artist=artist, year=year
     )

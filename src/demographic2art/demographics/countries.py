@@ -290,3 +290,18 @@ US_STATES = frozenset(
     ).split()
 ) | frozenset({"new york", "new jersey", "new hampshire", "new mexico", "north carolina", "south carolina",
                "north dakota", "south dakota", "rhode island", "west virginia", "washington, d.c.", "d.c."})
+
+
+@lru_cache(maxsize=1)
+def _english_demonyms() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for word, codes in DEMONYMS.items():
+        if len(codes) == 1 and "-" not in word:
+            table.setdefault(codes[0], word)
+    return table
+
+
+def english_demonym(code: str | None) -> str | None:
+    """Return the usual English nationality adjective of an ISO alpha-2 code ('FR' -> 'French')."""
+    word = _english_demonyms().get(code or "")
+    return " ".join(part.capitalize() for part in word.split()) if word else None

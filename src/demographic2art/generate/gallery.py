@@ -6,7 +6,6 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from ..errors import MissingFileError
 from ..workspace import Workspace
 from .params import GenerationParams
 from .pipeline import Generator
@@ -58,8 +57,6 @@ def generate_gallery(
     generator: Generator | None = None,
 ) -> list[GalleryItem]:
     """Generate every prompt with every seed and save PNGs with parameters and JSON sidecars."""
-    if lora and not workspace.storage.exists(lora) and not _is_file(lora):
-        raise MissingFileError(f"LoRA {lora} does not exist")
     generator = generator or Generator(model, lora)
     items = []
     for prompt in prompts:
@@ -74,9 +71,3 @@ def generate_gallery(
             items.append(GalleryItem(name, prompt, seed, params.lora_weight))
     logger.info("generated %d images into %s", len(items), folder)
     return items
-
-
-def _is_file(path: str) -> bool:
-    from pathlib import Path
-
-    return Path(path).is_file()

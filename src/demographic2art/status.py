@@ -1,0 +1,52 @@
+"""A summary of what each stage of a workspace has produced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .workspace import Workspace
+
+
+@dataclass
+class StageStatus:
+    name: str
+    done: bool
+    detail: str
+
+
+@dataclass
+class WorkspaceStatus:
+    note: str | None
+    stages: list[StageStatus] = field(default_factory=list)
+
+
+def _rows(workspace: Workspace, table: str) -> int | None:
+    if not workspace.storage.exists(table):
+        return None
+    import pyarrow.parquet as pq
+
+    with workspace.storage.open(table) as handle:
+        return pq.ParquetFile(handle).metadata.num_rows
+
+
+def workspace_status(workspace: Workspace) -> WorkspaceStatus:
+    """Return, for each stage, whether its main output exists and how big it is."""
+    storage = workspace.storage
+    note = workspace.settings().get("demo", {}).get("note")
+    report = WorkspaceStatus(note)
+    for name, table, unit in (
+        ("catalog", "catalog/artworks.parquet", "artworks"),
+        ("images", "images/manifest.parquet", "manifest rows"),
+        ("bios", "bios/triage.parquet", "pages"),
+        ("demographics", "demographics/demographics.parquet", "artists"),
+        ("captions", "captions/captions.parquet", "captions"),
+    ):
+        rows = _rows(workspace, table)
+        report.stages.append(StageStatus(name, rows is not None, f"{rows} {unit} in {table}" if rows is not None else "not run"))
+    runs = storage.glob("runs/**/summary.json")
+    best = storage.read_json("runs/best.json") if storage.exists("runs/best.json") else None
+    detail = f"{len(runs)} runs" + (f", best {best['run']} (validation loss {best['validation_loss']:.4f})" if best else "")
+    report.stages.append(StageStatus("train", bool(runs), detail if runs else "not run"))
+    images = [n for n in storage.listdir("gallery") if n.endswith(".png")]
+    report.stages.append(StageStatus("generate", bool(images), f"{len(images)} images in gallery/" if images else "not run"))
+    return report
