@@ -1,0 +1,120 @@
+"""Values for the page's pickers, and the model and LoRA a server starts with."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from ..errors import InvalidValueError, MissingFileError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHOICES: dict[str, list[Any]] = {
+    "gender": ["female", "male"],
+    "nationality": ["American", "British", "Dutch", "French", "German", "Italian", "Japanese", "Russian", "Spanish"],
+    "birth_decade": list(range(1800, 1960, 10)),
+    "style": ["Baroque", "Cubism", "Expressionism", "Impressionism", "Realism", "Romanticism", "Surrealism"],
+    "genre": ["landscape", "portrait", "still life", "genre painting", "abstract", "cityscape"],
+}
+MAX_CHOICES = 200
+
+
+def picker_choices(workspace) -> dict[str, list[Any]]:
+    """Return the values offered by each picker, read from the workspace where present.
+
+    Genders, nationalities and birth decades come from ``demographics/demographics.parquet``,
+    styles and genres from ``catalog/artworks.parquet``; a missing table or column
+    leaves that picker at its default values.
+    """
+    choices = {key: list(values) for key, values in DEFAULT_CHOICES.items()}
+    storage = workspace.storage
+    tables = {
+        "demographics/demographics.parquet": ("gender", "nationality", "birth_year"),
+        "catalog/artworks.parquet": ("style", "genre"),
+    }
+    for path, columns in tables.items():
+        if not storage.exists(path):
+            continue
+        try:
+            frame = storage.read_parquet(path)
+        except Exception as exc:  # an unreadable table leaves the defaults in place
+            logger.error("reading %s for the pickers failed: %s", path, exc)
+            continue
+        for column in columns:
+            if column not in frame.columns:
+                continue
+            values = frame[column].dropna().tolist()
+            if column == "birth_year":
+                decades = sorted({int(v) // 10 * 10 for v in values if _is_number(v)})
+                if decades:
+                    choices["birth_decade"] = decades[:MAX_CHOICES]
+                continue
+            texts = sorted({str(v).strip() for v in values if str(v).strip()})
+            if texts:
+                choices[column] = texts[:MAX_CHOICES]
+    return choices
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        return not math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def default_model(workspace) -> str:
+    """Return the model recorded in ``d2a.toml`` (``[train] model``), else ``models/tiny``."""
+    recorded = workspace.settings().get("train", {}).get("model")
+    if recorded:
+        return str(recorded)
+    return workspace.storage.local_path("models/tiny")
+
+
+def best_lora(workspace) -> str | None:
+    """Return the local path of the best LoRA in ``runs/``, or None when there is none.
+
+    ``runs/best.json`` (keys ``run`` and ``lora``) decides when it exists; otherwise the
+    run whose ``summary.json`` has the lowest ``final_loss`` wins.
+    """
+    storage = workspace.storage
+    if storage.exists("runs/best.json"):
+        best = storage.read_json("runs/best.json")
+        lora = best.get("lora") or _summary_lora(storage, best.get("run"))
+        if lora:
+            return storage.local_path(lora)
+    candidates = []
+    for path in storage.glob("runs/*/summary.json"):
+        try:
+            summary = storage.read_json(path)
+            candidates.append((float(summary["final_loss"]), summary["lora"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.error("run summary %s is unusable: %s", path, exc)
+    candidates = [c for c in candidates if not math.isnan(c[0])]
+    if not candidates:
+        return None
+    return storage.local_path(min(candidates)[1])
+
+
+def _summary_lora(storage, run: str | None) -> str | None:
+    if not run:
+        return None
+    run = run if run.startswith("runs/") else f"runs/{run}"
+    path = f"{run}/summary.json"
+    return storage.read_json(path).get("lora") if storage.exists(path) else None
+
+
+def check_model_folder(model: str) -> None:
+    """Raise :class:`MissingFileError` when a local model folder named by path is absent."""
+    import os
+
+    if (os.sep in model or model.startswith(".")) and not os.path.isdir(model):
+        raise MissingFileError(
+            f"model folder {model} does not exist; build one with 'd2a model tiny' or pass --model"
+        )
+
+
+def check_queue_size(queue_size: int) -> None:
+    """Raise :class:`InvalidValueError` unless the queue holds at least one job."""
+    if queue_size < 1:
+        raise InvalidValueError(f"--queue-size {queue_size} is invalid; use 1 or more")
