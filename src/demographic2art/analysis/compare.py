@@ -83,22 +83,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "group"
 
 
-def best_lora(workspace: Workspace) -> str:
-    """Return the local path of the LoRA of the training run with the lowest final loss."""
-    storage = workspace.storage
-    best: tuple[float, str] | None = None
-    for summary_path in storage.glob("runs/*/summary.json"):
-        summary = storage.read_json(summary_path)
-        loss, lora = summary.get("final_loss"), summary.get("lora")
-        if loss is None or not lora or not storage.exists(lora):
-            continue
-        if best is None or float(loss) < best[0]:
-            best = (float(loss), lora)
-    if best is None:
-        raise MissingFileError(f"no training run with a LoRA in {workspace.url}/runs; run 'd2a train' first or pass --lora FILE")
-    return storage.local_path(best[1])
-
-
 def file_sha256(path: str) -> str:
     """Return the SHA-256 of a file, or of a folder's files in name order."""
     digest = hashlib.sha256()
@@ -163,8 +147,8 @@ def compare_groups(
     ``groups`` are attribute dicts such as ``{"gender": "female"}``. Image ``i`` of every
     group uses ``seeds[i]`` and caption template ``i % templates``. Writes images with
     sidecars, ``manifest.json``, ``features.csv``, ``stats.csv``, ``stats.json`` and
-    ``report.html`` under ``portfolios/<name>/``. ``lora='best'`` picks the training run
-    with the lowest final loss.
+    ``report.html`` under ``portfolios/<name>/``. ``lora='best'`` picks the workspace's best
+    training run (``runs/best.json``, else the lowest loss).
     """
     from ..generate import GenerationParams, Generator, save_generation
 
@@ -172,7 +156,11 @@ def compare_groups(
     seeds = _validate(groups, n_images, seeds, templates)
     attributes = {group_label(g): group_attributes(g) for g in groups}
     if lora == "best":
+        from ..generate.gallery import best_lora
+
         lora = best_lora(ws)
+        if lora is None:
+            raise MissingFileError(f"no training run with a LoRA in {ws.url}/runs; run 'd2a train' first or pass a LoRA file")
     if lora is not None and not Path(lora).exists():
         raise MissingFileError(f"LoRA {lora} does not exist; pass a .safetensors file or train one with 'd2a train'")
     name = name or _slug("-vs-".join(attributes))

@@ -9,6 +9,11 @@ Colour
     centred on red, so it spans -15 to 15 degrees), each pixel weighted by its saturation,
     normalised to sum to 1 (all zero for a grey image).
     ``saturation_mean/std``, ``value_mean/std``: HSV saturation and value.
+    ``chroma_mean``: mean of ``max(R, G, B) - min(R, G, B)`` (HSV saturation times value).
+    HSV saturation is ``chroma / value``, so dark brown pixels score as highly
+    saturated as bright orange ones; chroma is the saturation measure that tracks how
+    vivid a painting looks, and it is the one that separates dark tonal paintings
+    from bright ones.
     ``colourfulness``: Hasler and Süsstrunk (2003), on 0-255 channels:
     ``rg = R - G``, ``yb = (R + G) / 2 - B``,
     ``M = sqrt(std(rg)^2 + std(yb)^2) + 0.3 * sqrt(mean(rg)^2 + mean(yb)^2)``.
@@ -67,6 +72,7 @@ COLOUR_FEATURES = [f"hue_{i:02d}" for i in range(HUE_BINS)] + [
     "saturation_std",
     "value_mean",
     "value_std",
+    "chroma_mean",
     "colourfulness",
     "warm_cool",
 ]
@@ -83,6 +89,7 @@ TESTED_FEATURES = [
     "saturation_std",
     "value_mean",
     "value_std",
+    "chroma_mean",
     "colourfulness",
     "warm_cool",
     "edge_density",
@@ -219,6 +226,7 @@ def _colour_features(rgb: np.ndarray) -> dict[str, float]:
         saturation_std=float(saturation.std()),
         value_mean=float(value.mean()),
         value_std=float(value.std()),
+        chroma_mean=float((rgb.max(axis=-1) - rgb.min(axis=-1)).mean()),
     )
     r, g, b = (rgb[..., i] * 255.0 for i in range(3))
     rg = r - g

@@ -1,11 +1,78 @@
-"""Commands registered on the top-level `d2a` app."""
+"""`d2a compare` (generated portfolios per group) and `d2a analyze` (real images by group)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from .common import DEFAULT, WorkspaceOption, console, open_workspace  # noqa: F401
+from .common import DEFAULT, WorkspaceOption, console, open_workspace
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the top-level app."""
+    """Add ``compare`` and ``analyze`` to the top-level app."""
+
+    @app.command("compare")
+    def compare(
+        group: Annotated[
+            list[str] | None,
+            typer.Option("--group", help="A group as attribute=value[,attribute=value] (gender, nationality, birth_decade, movement); repeat for each group, at least 2."),
+        ] = None,
+        workspace: WorkspaceOption = DEFAULT,
+        n_images: Annotated[int, typer.Option("--n-images", min=1, help="Images per group (one per seed).")] = 48,
+        model: Annotated[str, typer.Option("--model", help="Base model: a diffusers folder or hub id [default: the workspace's models/tiny, else SD 1.5].")] = "",
+        lora: Annotated[str | None, typer.Option("--lora", help="LoRA file or folder [default: the workspace's best run, if any].")] = None,
+        no_lora: Annotated[bool, typer.Option("--no-lora", help="Compare with the base model alone.")] = False,
+        steps: Annotated[int, typer.Option(min=1, max=150, help="Denoising steps per image.")] = 20,
+        guidance_scale: Annotated[float, typer.Option(min=0.0, max=30.0, help="Classifier-free guidance scale.")] = 7.5,
+        templates: Annotated[int, typer.Option(min=1, max=4, help="Number of caption templates the prompts cycle through.")] = 4,
+        no_controls: Annotated[bool, typer.Option("--no-controls", help="Skip the neutral-prompt and LoRA-weight-0 control groups.")] = False,
+        name: Annotated[str | None, typer.Option(help="Portfolio folder name under portfolios/ [default: from the groups].")] = None,
+    ) -> None:
+        """Generate images per group with shared seeds and compare their features."""
+        from ..analysis.compare import compare_groups, parse_group
+        from ..errors import InvalidValueError
+        from ..generate.gallery import best_lora
+        from .train import default_model
+
+        groups = [parse_group(text) for text in group or []]
+        if len(groups) < 2:
+            raise InvalidValueError(f"got {len(groups)} --group option(s); pass at least 2, e.g. --group gender=female --group gender=male")
+        ws = open_workspace(workspace)
+        chosen = None if no_lora else (lora or best_lora(ws))
+        result = compare_groups(
+            ws, groups, model=model or default_model(ws), lora=chosen, n_images=n_images, steps=steps,
+            guidance_scale=guidance_scale, templates=templates, controls=not no_controls, name=name,
+        )
+        significant = result.stats[result.stats["significant"]]
+        console.print(f"portfolio {result.name}: {len(result.groups)} groups x {n_images} images")
+        console.print(f"{len(significant)} of {len(result.stats)} feature comparisons have BH q < 0.05")
+        if result.stand_in:
+            console.print("note: the model is a tiny stand-in, so its images are noise-like")
+        console.print(f"report: {result.files['report.html']}")
+
+    @app.command("analyze")
+    def analyze(
+        workspace: WorkspaceOption = DEFAULT,
+        images_dir: Annotated[str | None, typer.Option("--images-dir", help="Folder of <group>/<image>.jpg sub-folders, grouped by folder name [default: the workspace's downloaded images].")] = None,
+        group_by: Annotated[str, typer.Option("--group-by", help="Column to group by: style, gender, nationality or birth_era (half-centuries).")] = "style",
+        group: Annotated[list[str] | None, typer.Option("--group", help="Only these group names (repeat the option) [default: all].")] = None,
+        max_per_artist: Annotated[int | None, typer.Option("--max-per-artist", min=1, help="Images kept per artist, drawn at random with the seed [default: all].")] = None,
+        out: Annotated[str | None, typer.Option("--out", help="Output folder [default: analysis/<name>/ in the workspace].")] = None,
+        name: Annotated[str | None, typer.Option(help="Analysis name [default: from the column and groups].")] = None,
+        note: Annotated[str | None, typer.Option(help="Note shown at the top of the report, e.g. that images are stand-ins.")] = None,
+        seed: Annotated[int, typer.Option(help="Seed of resampling and sampling.")] = 0,
+    ) -> None:
+        """Extract features of real images, group them and test the groups."""
+        from ..analysis.analyze import analyze_images
+
+        ws = open_workspace(workspace)
+        result = analyze_images(
+            ws, images_dir=images_dir, group_by=group_by, groups=group, max_per_artist=max_per_artist,
+            name=name, out=out, note=note, seed=seed,
+        )
+        counts = ", ".join(f"{row.group}: {row.ok}" for row in result.counts.itertuples())
+        significant = result.stats[result.stats["significant"]]
+        console.print(f"analysis {result.name} by {result.group_by}: {counts}")
+        console.print(f"{len(significant)} of {len(result.stats)} feature comparisons have BH q < 0.05")
+        console.print(f"report: {result.files['report.html']}")
