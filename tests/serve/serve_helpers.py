@@ -1,8 +1,98 @@
-"""Helpers of the web-app tests: a slowed generator and job polling."""
+"""Fixtures and helpers of the web-app tests: the tiny model, apps, live servers and polling.
+
+They live in this module, not in a conftest.py, so that ``from conftest import load_case``
+in the test modules still finds the suite's top-level conftest.
+"""
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+from pathlib import Path
+
+import pytest
+
+from demographic2art.serve import create_app
+from demographic2art.workspace import Workspace
+
+READY_TIMEOUT_S = 60
+# Models come from local folders only; no test may reach the Hugging Face Hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+# Test modules import these fixtures, and each module gets its own session fixture
+# definition, so the model and generator are cached here to be built once per run.
+_SESSION_CACHE: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny randomly initialised SD 1.x pipeline saved once per session."""
+    from demographic2art.model.tiny import save_tiny_model
+
+    if "model" not in _SESSION_CACHE:
+        _SESSION_CACHE["model"] = save_tiny_model(tmp_path_factory.mktemp("tiny-model") / "tiny")
+    return _SESSION_CACHE["model"]
+
+
+@pytest.fixture(scope="session")
+def generator(tiny_model):
+    """One loaded generator, used by one app's worker thread at a time."""
+    from demographic2art.generate import Generator
+
+    if "generator" not in _SESSION_CACHE:
+        _SESSION_CACHE["generator"] = Generator(str(tiny_model), device="cpu")
+    return _SESSION_CACHE["generator"]
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """Return a factory of studio apps on fresh workspaces; workers stop at teardown."""
+    apps = []
+
+    def build(generator, *, workspace: Workspace | None = None, **options):
+        workspace = workspace or Workspace(tmp_path / f"ws{len(apps)}")
+        app = create_app(workspace, generator=generator, **options)
+        apps.append(app)
+        assert app.extensions["d2a_queue"].wait_ready(READY_TIMEOUT_S)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["d2a_queue"].stop()
+
+
+class LiveServer:
+    """A waitress server on 127.0.0.1 with an ephemeral port, run in a thread."""
+
+    def __init__(self, app, **options) -> None:
+        from waitress.server import create_server
+
+        self.server = create_server(app, host="127.0.0.1", port=0, **options)
+        self.port = self.server.effective_port
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def live_server():
+    """Return a starter of live servers; each is closed at teardown."""
+    servers = []
+
+    def start(app, **options) -> LiveServer:
+        server = LiveServer(app, **options)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 class SlowGenerator:

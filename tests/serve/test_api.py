@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from serve_helpers import SlowGenerator, wait_for_state
+from serve_helpers import SlowGenerator, generator, live_server, make_app, tiny_model, wait_for_state  # noqa: F401
 
 from demographic2art.generate import read_png_parameters
 from demographic2art.serve import mark_interrupted

@@ -113,7 +113,10 @@ def create_app(
 
     @app.errorhandler(ServiceUnavailableError)
     def _unavailable(exc: ServiceUnavailableError):
-        response = _error(503, exc.code, str(exc))
+        # The body is exactly {"error": <code>} so clients can match it; the message goes to the log.
+        logger.info("rejected a job with 503 %s: %s", exc.code, exc)
+        response = jsonify({"error": exc.code})
+        response.status_code = 503
         response.headers["Retry-After"] = str(max(1, int(exc.retry_after_s)))
         return response
 

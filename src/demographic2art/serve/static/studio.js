@@ -97,7 +97,9 @@ async function submit(event) {
   const { response, data } = await postJson("/api/jobs", requestBody());
   if (response.status !== 202) {
     const retry = response.headers.get("Retry-After");
-    showError((data.message || `Request failed with status ${response.status}`) + (retry ? ` (retry in ${retry} s)` : ""));
+    const reasons = { queue_full: "The job queue is full.", model_loading: "The model is still loading." };
+    const message = data.message || reasons[data.error] || `Request failed with status ${response.status}.`;
+    showError(message + (retry ? ` Retry in ${retry} s.` : ""));
     return;
   }
   currentJob = data.id;
