@@ -244,15 +244,15 @@ def test_app_memory_flat(shared_cases, make_app, generator):
     queue = app.extensions["d2a_queue"]
     client = app.test_client()
     body = _load(case)["request"]["json"]
-    held = []
+    held_counts = []
     for number in range(1, quick["requests"] + 1):
         job_id = client.post("/api/jobs", json={**body, "seed": 1000 + number}).get_json()["id"]
-        held.append(queue.held_jobs())
+        held_counts.append(queue.held_jobs())
         record = wait_for_state(lambda url: client.get(url).get_json(), job_id, ("done",), 60)
         assert client.get(record["result_urls"][0]).status_code == 200
-        held.append(queue.held_jobs())
+        held_counts.append(queue.held_jobs())
         history = client.get("/api/history").get_json()["jobs"]
         assert len(history) <= history_size
         assert sum(len(job["results"]) for job in history) <= history_size
-    assert max(held) <= history_size
-    assert held[-1] == history_size
+    assert max(held_counts) <= history_size
+    assert held_counts[-1] == history_size

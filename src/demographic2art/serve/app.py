@@ -41,7 +41,7 @@ SAME_SITE_FETCH = ("same-origin", "none")
 
 
 class RequestError(Exception):
-    """A bad request, answered as 400 JSON naming the field."""
+    """A bad request, returned as 400 JSON naming the field."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)

@@ -115,6 +115,6 @@ def check_model_folder(model: str) -> None:
 
 
 def check_queue_size(queue_size: int) -> None:
-    """Raise :class:`InvalidValueError` unless the queue holds at least one job."""
+    """Raise :class:`InvalidValueError` unless the queue has room for at least one job."""
     if queue_size < 1:
         raise InvalidValueError(f"--queue-size {queue_size} is invalid; use 1 or more")

@@ -1,8 +1,8 @@
 """Generation jobs: a bounded queue and one worker thread that owns the generator.
 
-Requests only enqueue; the worker takes one job at a time, so the diffusers pipeline,
-its scheduler, the active LoRA weight and the random generators are never shared
-between two generations. Job records are written as JSON to ``jobs/<id>.json`` at each
+Requests only enqueue. The worker takes one job at a time, so two generations never
+share the diffusers pipeline, its scheduler, the active LoRA weight or the random
+generators. Job records are written as JSON to ``jobs/<id>.json`` at each
 state change, and at most ``history_size`` records stay in memory. Result images are
 written to ``gallery/`` at once and never kept in memory.
 """
@@ -244,7 +244,7 @@ class JobQueue:
     def _run(self) -> None:
         try:
             self.generator = self._load_generator()
-        except Exception as exc:  # any load failure must keep the server answering with 503
+        except Exception as exc:  # any load failure must leave the server returning 503
             self.load_error = f"{type(exc).__name__}: {exc}"
             logger.error("loading the generator failed: %s", self.load_error)
             self._ready.set()

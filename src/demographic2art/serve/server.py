@@ -17,7 +17,7 @@ REQUEST_THREADS = 8
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """What a server starts with: the resolved model and LoRA, and where it listens."""
+    """Settings of a server: the resolved model and LoRA, and the address it listens on."""
 
     model: str
     lora: str | None
