@@ -159,7 +159,7 @@ def analyze_images(
     """Extract features of real images, group them and test the groups against each other.
 
     With ``images_dir`` the images come from ``<group>/<image>`` folders and are grouped
-    by folder name, so ``group_by`` must be ``'style'``; otherwise they come from the
+    by folder name, so ``group_by`` must be ``'style'``. Without it they come from the
     workspace's downloaded images, grouped by ``group_by`` (style, gender, nationality or
     birth_era). ``groups`` limits the analysis to those group names. Outputs go under
     ``analysis/<name>/`` in the workspace, or into the local folder ``out``. ``note`` is
@@ -177,7 +177,8 @@ def analyze_images(
     if groups:
         missing = [g for g in groups if g not in set(table["group"].astype(str))]
         if missing:
-            raise InvalidValueError(f"group(s) {', '.join(missing)} not found; present: {', '.join(sorted(set(table['group'].astype(str))))}")
+            present = ", ".join(sorted(set(table["group"].astype(str))))
+            raise InvalidValueError(f"group(s) {', '.join(missing)} not found; choose from: {present}")
         table = table[table["group"].astype(str).isin(groups)].reset_index(drop=True)
     table = cap_per_artist(table, max_per_artist, seed=seed).reset_index(drop=True)
     table["group"] = table["group"].astype(str)

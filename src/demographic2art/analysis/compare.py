@@ -1,9 +1,9 @@
 """Portfolios: images generated for demographic groups with equal seeds, then compared.
 
 Each group's prompts come from the paraphrased caption templates with only the artist's
-attributes changed, and every group uses the same seeds and settings, so image ``i`` of
-group A and image ``i`` of group B differ by the prompt alone and are compared as pairs
-(Wilcoxon signed-rank). Controls: the neutral prompt ("an artist") and, when a LoRA is
+attributes changed. Every group uses the same seeds and settings, so image ``i`` of
+group A and image ``i`` of group B differ by the prompt alone. They are compared as
+pairs with the Wilcoxon signed-rank test. Controls: the neutral prompt ("an artist") and, when a LoRA is
 loaded, the first group's prompts at LoRA weight 0, which show what the base model does.
 """
 
@@ -35,7 +35,7 @@ PACKAGES = ("demographic2art", "diffusers", "torch", "transformers", "numpy", "s
 
 @dataclass
 class ComparisonResult:
-    """Everything a comparison produced; files are under ``portfolios/<name>/`` in the workspace."""
+    """Tables and manifest of one comparison, with the paths of its files under ``portfolios/<name>/``."""
 
     name: str
     folder: str
@@ -223,6 +223,8 @@ def compare_groups(
         if lora is not None:
             comparisons.append(Comparison(labels[0], labels[0] + LORA_OFF_SUFFIX, paired=True))
     stats = compare_pairs(features, "group", comparisons, TESTED_FEATURES, pair_by="seed", n_boot=n_boot)
+    # NOTE: the energy-distance test permutes rows without keeping seed pairs, so it is
+    # conservative for the paired design.
     multivariate = [multivariate_test(features, "group", c.name_a, c.name_b, TESTED_FEATURES, n_perm=n_perm) for c in comparisons]
 
     files = _write_outputs(ws, folder, name, features, stats, multivariate, manifest, images, seeds, stand_in)
