@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -118,3 +119,53 @@ def test_cli_analyze_real_paintings(shared_data, tmp_path, capsys):
     assert status == 0
     assert "baroque: 57, symbolism: 57" in output
     assert (tmp_path / "out" / "stats.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def random_lora(tiny_model, tmp_path_factory) -> str:
+    """A LoRA with random non-zero weights on the tiny UNet's attention layers.
+
+    It is built with PEFT instead of trained, because the comparison only needs an
+    adapter that changes the images; training is tested with the training stage.
+    """
+    import torch
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    unet = UNet2DConditionModel.from_pretrained(tiny_model, subfolder="unet")
+    torch.manual_seed(0)
+    config = LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"], init_lora_weights=False)
+    unet.add_adapter(config)
+    folder = tmp_path_factory.mktemp("lora")
+    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    StableDiffusionPipeline.save_lora_weights(str(folder), unet_lora_layers=layers, safe_serialization=True)
+    return str(folder / "pytorch_lora_weights.safetensors")
+
+
+def test_compare_with_lora_adds_weight_zero_control(tiny_model, random_lora, tmp_path):
+    import hashlib
+
+    result = compare_groups(
+        tmp_path,
+        [{"nationality": "French"}, {"nationality": "Japanese"}],
+        model=tiny_model,
+        lora=random_lora,
+        n_images=2,
+        steps=2,
+        templates=2,
+        n_boot=20,
+        n_perm=19,
+    )
+    assert result.name == "nationality-french-vs-nationality-japanese"
+    assert result.manifest["controls"] == ["neutral", "nationality=French (LoRA weight 0)"]
+    assert result.manifest["lora_sha256"] == hashlib.sha256(Path(random_lora).read_bytes()).hexdigest()
+    weights = {record["group"]: record["lora_weight"] for record in result.manifest["images"]}
+    assert weights["nationality=French (LoRA weight 0)"] == 0.0
+    assert weights["nationality=French"] == 1.0
+    pairs = set(zip(result.stats["group_a"], result.stats["group_b"]))
+    assert ("nationality=French", "nationality=French (LoRA weight 0)") in pairs
+    french = result.features[result.features["group"] == "nationality=French"]["value_mean"].to_numpy()
+    base = result.features[result.features["group"] == "nationality=French (LoRA weight 0)"]["value_mean"].to_numpy()
+    assert not np.allclose(french, base)
