@@ -54,3 +54,68 @@ def load_case(cases: Path, case_id: str) -> dict:
     data = tomllib.loads((folder / "case.toml").read_text())
     data["dir"] = folder
     return data
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny Stable-Diffusion-shaped pipeline folder with random weights, built once per run."""
+    from demographic2art.model.tiny import save_tiny_model
+
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
+
+
+def write_training_workspace(root: Path, n_images: int = 4, size: int = 64, seed: int = 0):
+    """Return a workspace holding ``n_images`` painting-like images with captions, ready to train."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from demographic2art.demo.paintings import paint
+    from demographic2art.workspace import Workspace
+
+    workspace = Workspace(root).create()
+    rng = np.random.default_rng(seed)
+    styles = ["impressionism", "baroque", "expressionism", "symbolism"]
+    rows = []
+    for i in range(n_images):
+        image = paint(rng, size, size, styles[i % len(styles)])
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=95)
+        workspace.storage.write_bytes(f"images/files/artist-{i % 2}/work-{i}.jpg", buffer.getvalue())
+        rows.append(
+            {
+                "key": f"artist-{i % 2}/work-{i}",
+                "artist_key": f"artist-{i % 2}",
+                "file_name": f"artist-{i % 2}/work-{i}.jpg",
+                "caption": f"a {styles[i % len(styles)]} landscape painting by a {'female' if i % 2 else 'male'} artist",
+                "neutral_caption": f"a {styles[i % len(styles)]} landscape painting by an artist",
+                "tokens": 10,
+                "truncated": False,
+                "split": "validation" if i == n_images - 1 and n_images > 3 else "train",
+            }
+        )
+    workspace.storage.write_parquet("captions/captions.parquet", pd.DataFrame(rows))
+    return workspace
+
+
+_SKIPPED: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _SKIPPED.append((report.nodeid, reason))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With ``D2A_REQUIRE_ALL_TESTS=1`` (set by CI), any skip other than a GPU test fails the run."""
+    if os.environ.get("D2A_REQUIRE_ALL_TESTS") != "1" or exitstatus != 0:
+        return
+    gpu_items = {item.nodeid for item in session.items if item.get_closest_marker("gpu")}
+    unexpected = [(node, reason) for node, reason in _SKIPPED if node not in gpu_items]
+    if unexpected:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for node, reason in unexpected:
+            reporter.write_line(f"SKIPPED IN CI: {node}: {reason}", red=True)
+        session.exitstatus = 1

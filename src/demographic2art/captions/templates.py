@@ -20,8 +20,14 @@ TEMPLATES = (
     "{subject} by {artist}{year}",
     "{subject}, painted by {artist}{year}",
     "{subject}{year}, the work of {artist}",
-    "{artist}'s {subject_bare}{year}",
+    "{subject}{year}, made by {artist}",
 )
+# Genres that name a kind of work themselves rather than a painting's subject.
+WORK_GENRES = {
+    "sculpture", "calligraphy", "graffiti", "photo", "photography", "design", "installation",
+    "sketch and study", "sketch", "study", "poster", "illustration", "tapestry", "mosaic",
+    "utensil", "ornament", "architecture", "advertisement", "caricature", "miniature",
+}
 NEUTRAL_ARTIST = "an artist"
 
 
@@ -82,7 +88,8 @@ def subject_phrase(artwork: ArtworkFields) -> tuple[str, str]:
     genre = (artwork.genre or "").strip()
     noun = "painting"
     if genre and genre.lower() not in ("painting", "unknown"):
-        noun = genre if "painting" in genre.lower() or genre.lower() in ("sketch", "study") else f"{genre} painting"
+        as_work = "painting" in genre.lower() or genre.lower() in WORK_GENRES
+        noun = genre if as_work else f"{genre} painting"
     bare = noun
     if artwork.media:
         bare += f" in {', '.join(artwork.media[:2])}"
@@ -107,7 +114,7 @@ def compose_caption(
     text = TEMPLATES[template % len(TEMPLATES)].format(
         subject=subject, subject_bare=bare, artist=artist, year=year
     )
-    return text[0].upper() + text[1:] if template % len(TEMPLATES) == 3 else text
+    return text
 
 
 def drop_attributes(attributes: ArtistAttributes, dropout: float, rng: random.Random) -> ArtistAttributes:

@@ -229,7 +229,7 @@ def sample_real_artists(data: Path, *, n_artists: int = 40, seed: int = 0) -> li
         index = pd.read_csv(index_file, sep="\t", dtype=str)
         with_page = set(index.loc[index["kind"].isin(["wikipedia_en", "wikipedia_other_lang"]), "slug"])
         artists = artists[artists["artist_key"].isin(with_page)]
-    raw_dates = artists["birth_date_raw"].fillna("") + " " + artists["death_date_raw"].fillna("")
+    raw_dates = artists["birth_date"].fillna("") + " " + artists["death_date"].fillna("")
     hard_mask = raw_dates.str.contains(r"\d{1,2}-[A-Za-z]{3}-\d{2}\b|c\.|BC", regex=True)
     rng = random.Random(seed)
     hard = sorted(artists.loc[hard_mask, "artist_key"])

@@ -77,8 +77,13 @@ class Generator:
         *,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        output_type: str = "pil",
     ):
-        """Return the PIL images of one request (``params.batch_size`` of them)."""
+        """Return the images of one request (``params.batch_size`` of them).
+
+        ``output_type`` is ``'pil'`` (8-bit images) or ``'np'`` (float arrays in [0, 1],
+        for exact comparisons).
+        """
         import torch
 
         if params.lora_weight != 1.0 and self.lora is None:
@@ -112,6 +117,7 @@ class Generator:
                 height=height,
                 generator=generators,
                 callback_on_step_end=on_step_end,
+                output_type=output_type,
             )
         if cancel is not None and cancel.is_set():
             raise GenerationCancelled("generation was cancelled between steps")

@@ -50,7 +50,7 @@ def load_pipeline(model: str, *, device: str | None = None, dtype: str = "float3
     check_model_reference(model)
     torch_dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
     try:
-        pipeline = DiffusionPipeline.from_pretrained(model, torch_dtype=torch_dtype, safety_checker=None)
+        pipeline = DiffusionPipeline.from_pretrained(model, dtype=torch_dtype, safety_checker=None)
     except OSError as exc:
         raise MissingFileError(
             f"model {model!r} could not be loaded ({exc.__class__.__name__}); pass a local diffusers folder, "

@@ -1,10 +1,12 @@
 """A tiny Stable-Diffusion-shaped pipeline built locally with random weights.
 
-It keeps the SD 1.x module names (``down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q``,
-``text_model.encoder.layers.0.self_attn.q_proj``...) and the real CLIP vocabulary, so
-LoRA key names, token counts and the whole training and generation code path are the
-ones a real SD 1.5 checkpoint uses; only the widths and depths are small. Images are
-64 px (8 x 8 latents) and one denoising step takes milliseconds on a CPU.
+It has the block layout of SD 1.x (four UNet levels with two layers each, three of
+them with cross-attention; a 12-layer CLIP text encoder), so every module name a real
+SD 1.5 LoRA targets exists here (``down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q``,
+``up_blocks.3.attentions.2...``, ``encoder.layers.11.mlp.fc1``...), and the real CLIP
+vocabulary, so token counts match. Only the widths are small (16-64 channels instead
+of 320-1280). Images are 64 px (8 x 8 latents); one denoising step takes a few
+milliseconds on a CPU.
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ def build_tiny_pipeline(seed: int = 0):
         sample_size=TINY_RESOLUTION // 8,
         in_channels=4,
         out_channels=4,
-        layers_per_block=1,
-        block_out_channels=(32, 64),
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        layers_per_block=2,
+        block_out_channels=(16, 32, 64, 64),
+        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
         cross_attention_dim=32,
         attention_head_dim=8,
         norm_num_groups=16,
@@ -57,7 +59,7 @@ def build_tiny_pipeline(seed: int = 0):
             hidden_size=32,
             intermediate_size=64,
             num_attention_heads=4,
-            num_hidden_layers=2,
+            num_hidden_layers=12,
             max_position_embeddings=77,
             projection_dim=32,
             bos_token_id=49406,

@@ -20,6 +20,7 @@ class TrainingSet:
     input_ids: "torch.Tensor"  # noqa: F821
     keys: list[str]
     captions: list[str]
+    cut_captions: list[dict]
 
 
 def image_to_tensor(image, resolution: int):
@@ -71,8 +72,30 @@ def load_training_set(
         with Image.open(io.BytesIO(storage.read_bytes(f"images/files/{file_name}"))) as image:
             pixels.append(image_to_tensor(image, resolution))
     captions = table["caption"].tolist()
+    keys = table["key"].tolist()
     logger.info("loaded %d training images at %d px", len(pixels), resolution)
-    return TrainingSet(torch.stack(pixels), tokenize(tokenizer, captions), table["key"].tolist(), captions)
+    return TrainingSet(torch.stack(pixels), tokenize(tokenizer, captions), keys, captions, caption_report(tokenizer, keys, captions))
+
+
+def caption_report(tokenizer, keys: list[str], captions: list[str]) -> list[dict]:
+    """Return one entry per caption longer than the text encoder reads, with the text it loses.
+
+    The tokenizer keeps the first 75 caption tokens (77 with the start and end markers);
+    the report says which captions lose text and what, so nothing is cut silently.
+    """
+    from ..captions.tokens import fit_caption
+
+    limit = tokenizer.model_max_length - 2
+    report = []
+    for key, caption in zip(keys, captions):
+        fit = fit_caption(tokenizer, caption, limit)
+        if fit.truncated:
+            report.append(
+                {"key": key, "tokens": fit.original_tokens, "dropped_tokens": fit.dropped_tokens, "dropped_text": fit.dropped_text}
+            )
+    if report:
+        logger.warning("%d captions exceed %d tokens and are cut; see caption_report.json", len(report), limit)
+    return report
 
 
 def load_validation_set(workspace: Workspace, tokenizer, resolution: int) -> TrainingSet | None:

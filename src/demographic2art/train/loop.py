@@ -116,6 +116,10 @@ def train_lora(workspace: Workspace, config: TrainConfig, *, guard: LossGuard | 
     resolution = config.resolution or unet.config.sample_size * pipeline.vae_scale_factor
     data = load_training_set(workspace, tokenizer, resolution, split=config.split, max_images=config.max_images)
     held_out = load_validation_set(workspace, tokenizer, resolution) if config.split == "train" else None
+    workspace.storage.write_json(
+        f"runs/{config.run_name}/caption_report.json",
+        {"max_caption_tokens": tokenizer.model_max_length - 2, "strategy": "truncate", "cut": data.cut_captions},
+    )
 
     for module in (vae, unet, text_encoder):
         module.requires_grad_(False)
