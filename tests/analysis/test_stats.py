@@ -135,3 +135,14 @@ def test_compare_two_pairs_by_seed():
     assert row["n_a"] == 6
     assert row["p"] == pytest.approx(0.03125)
     assert row["cliffs_delta"] == pytest.approx(cliffs_delta(frame.x[:6], frame.x[6:]))
+
+
+def test_resampled_deltas_match_explicit_samples():
+    from demographic2art.analysis.stats import _resampled_deltas
+
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=7), rng.normal(size=5)
+    counts_a = rng.multinomial(7, np.full(7, 1 / 7), size=10)
+    counts_b = rng.multinomial(5, np.full(5, 1 / 5), size=10)
+    expected = [cliffs_delta(np.repeat(a, counts_a[i]), np.repeat(b, counts_b[i])) for i in range(10)]
+    assert _resampled_deltas(a, b, counts_a, counts_b) == pytest.approx(expected)

@@ -33,6 +33,8 @@ OK_STATUSES = ("ok",)
 # Half-century eras keep the groups large enough to test.
 ERA_WIDTH = 50
 MIN_GROUP_SIZE = 2
+# Default analysis names list the groups up to this many, then only their count.
+MAX_NAMED_GROUPS = 3
 REPORT_FEATURES = ("value_mean", "chroma_mean", "saturation_mean", "colourfulness", "warm_cool", "edge_density", "grey_entropy")
 
 
@@ -205,7 +207,9 @@ def analyze_images(
     multivariate = [multivariate_test(usable, "group", a.name_a, a.name_b, TESTED_FEATURES, n_perm=n_perm, seed=seed) for a in all_pairs(names)]
     count_table = _count_table(features, names)
 
-    name = name or re.sub(r"[^a-z0-9]+", "-", f"{group_by}-{'-'.join(names)}".lower()).strip("-")[:80]
+    if name is None:
+        label = "-".join(names) if len(names) <= MAX_NAMED_GROUPS else f"{len(names)}-groups"
+        name = re.sub(r"[^a-z0-9]+", "-", f"{group_by}-{label}".lower()).strip("-")
     result = AnalysisResult(
         name=name, group_by=group_by, groups=names, counts=count_table, features=features, stats=stats,
         multi_group=multi, multivariate=multivariate, folder="",
