@@ -1,8 +1,8 @@
 """Painting-like test images made with NumPy: a sky-to-ground gradient, soft colour
 blobs, brush-stroke noise and optional black letterbox bars.
 
-The seed fixes the gradient and the main blobs (the composition, as a diffusion seed
-does); ``variant`` adds blobs and noise of its own, as a different prompt would.
+The seed fixes the gradient and the main blobs, as a diffusion seed fixes the
+composition. ``variant`` adds blobs and noise of its own, as a different prompt would.
 """
 
 from __future__ import annotations

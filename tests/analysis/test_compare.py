@@ -126,7 +126,7 @@ def random_lora(tiny_model, tmp_path_factory) -> str:
     """A LoRA with random non-zero weights on the tiny UNet's attention layers.
 
     It is built with PEFT instead of trained, because the comparison only needs an
-    adapter that changes the images; training is tested with the training stage.
+    adapter that changes the images. The training stage has its own tests.
     """
     import torch
     from diffusers import StableDiffusionPipeline, UNet2DConditionModel

@@ -34,7 +34,7 @@ def test_pure_red_hue_and_saturation():
     assert features["warm_cool"] == pytest.approx(1.0)
 
 
-def test_pure_blue_is_cool_and_in_its_hue_bin():
+def test_pure_blue_hue_and_warm_cool():
     features = image_features(flat((0, 0, 255)))
     assert features["hue_08"] == pytest.approx(1.0)
     assert features["warm_cool"] == pytest.approx(-1.0)

@@ -1,7 +1,7 @@
 """Planted effects: a warm shift is found and equal groups rarely raise a false alarm.
 
-Each replication builds 48 seed-paired painting-like images per group; within a pair
-the seed fixes the composition and each group adds its own blobs and noise, as a
+Each replication builds 48 seed-paired painting-like images per group. Within a pair
+the seed fixes the composition, and each group adds its own blobs and noise, as a
 prompt change does with a diffusion model.
 """
 

@@ -1,8 +1,8 @@
 """Per-image colour, composition and texture features computed with NumPy alone.
 
 Every feature is computed on the image content left after uniform borders (letterbox
-bars, mats, flat frames) are cut away; ``masked_share`` reports the share of pixels
-that were removed. Channels are scaled to [0, 1] unless a formula says otherwise.
+bars, mats, flat frames) are cut away. ``masked_share`` is the share of pixels that
+were removed. Channels are scaled to [0, 1] unless a formula says otherwise.
 
 Colour
     ``hue_00`` .. ``hue_11``: histogram of HSV hue in 12 bins of 30 degrees (bin 0 is
@@ -387,7 +387,7 @@ def extract_features(
 ):
     """Return a DataFrame with one row of features per image, in input order.
 
-    ``images`` holds PIL images, paths, encoded bytes or RGB arrays. ``ids`` name the
+    ``images`` contains PIL images, paths, encoded bytes or RGB arrays. ``ids`` name the
     rows (default: the path or ``image-<n>``). An image that cannot be read gets
     ``status = 'error'`` with the reason, and NaN features; the batch goes on.
     """
