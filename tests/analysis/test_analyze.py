@@ -99,6 +99,9 @@ def demographic_workspace(tmp_path):
                 manifest.append({"key": key, "status": "ok", "file": relpath})
                 artworks.append({"key": key, "artist_key": artist, "style": "Realism"})
     manifest.append({"key": "missing/work-0", "status": "failed", "file": None})
+    # An ok row whose file was deleted is left out rather than stopping the analysis.
+    manifest.append({"key": "female-painter-0/deleted", "status": "ok", "file": "images/files/female-painter-0/deleted.jpg"})
+    artworks.append({"key": "female-painter-0/deleted", "artist_key": "female-painter-0", "style": "Realism"})
     ws.storage.write_parquet("images/manifest.parquet", pd.DataFrame(manifest))
     ws.storage.write_parquet("catalog/artworks.parquet", pd.DataFrame(artworks))
     ws.storage.write_parquet("demographics/demographics.parquet", pd.DataFrame(people))

@@ -115,10 +115,10 @@ def workspace_images(workspace: Workspace, group_by: str):
     if group_by not in frame:
         raise InvalidValueError(f"column {group_by!r} is not in this workspace's tables; use one of {', '.join(GROUP_COLUMNS)}")
     frame["group"] = frame[group_by]
-    frame["path"] = [storage.local_path(_image_relpath(row)) for row in frame.to_dict(orient="records")]
+    frame["relpath"] = [_image_relpath(row) for row in frame.to_dict(orient="records")]
     before = len(frame)
     frame = frame[frame["group"].notna() & (frame["group"].astype(str) != "")]
-    frame = frame[[os.path.exists(p) for p in frame["path"]]]
+    frame = frame[[storage.exists(relpath) for relpath in frame["relpath"]]]
     logger.info("kept %d of %d downloaded images with a known %s and a file", len(frame), before, group_by)
     return frame.reset_index(drop=True)
 
@@ -195,7 +195,13 @@ def analyze_images(
 
     import pandas as pd
 
-    features = extract_features(table["path"].tolist(), ids=table["key"].tolist(), seed=seed)
+    if images_dir is not None:
+        sources = table["path"].tolist()
+    else:
+        # Workspace images are read through the storage layer one at a time, so the
+        # workspace may live on any fsspec file system.
+        sources = (ws.storage.read_bytes(relpath) for relpath in table["relpath"])
+    features = extract_features(sources, ids=table["key"].tolist(), seed=seed)
     features = pd.concat([table[["group", "artist_key"]], features], axis=1)
     usable = features[features["status"] == "ok"]
     has_artists = usable["artist_key"].notna().all() and usable["artist_key"].nunique() > 1
