@@ -122,7 +122,9 @@ def test_workspace_by_gender_resamples_artists(demographic_workspace):
 
 def test_workspace_max_per_artist(demographic_workspace):
     result = analyze_images(demographic_workspace, group_by="gender", max_per_artist=2, n_boot=20, n_perm=19)
-    assert result.counts.set_index("group").loc["male", "images"] == 8
+    counts = result.counts.set_index("group")
+    assert counts.loc["male", "images"] == 8
+    assert counts.loc["male", "artists"] == 4
 
 
 def test_workspace_by_birth_era(demographic_workspace):

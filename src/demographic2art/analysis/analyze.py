@@ -136,9 +136,8 @@ def cap_per_artist(frame, max_per_artist: int | None, seed: int = 0):
         return frame
     known = frame[frame["artist_key"].notna()]
     unknown = frame[frame["artist_key"].isna()]
-    capped = known.groupby("artist_key", group_keys=False).apply(
-        lambda rows: rows.sample(n=min(len(rows), max_per_artist), random_state=seed)
-    )
+    shuffled = known.sample(frac=1.0, random_state=seed)
+    capped = shuffled[shuffled.groupby("artist_key").cumcount() < max_per_artist]
     import pandas as pd
 
     return pd.concat([capped, unknown]).sort_index()
