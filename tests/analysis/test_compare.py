@@ -169,3 +169,16 @@ def test_compare_with_lora_adds_weight_zero_control(tiny_model, random_lora, tmp
     french = result.features[result.features["group"] == "nationality=French"]["value_mean"].to_numpy()
     base = result.features[result.features["group"] == "nationality=French (LoRA weight 0)"]["value_mean"].to_numpy()
     assert not np.allclose(french, base)
+
+
+def test_cli_compare_tiny_model(tiny_model, tmp_path, capsys):
+    argv = [
+        "compare", "-w", str(tmp_path), "--model", tiny_model, "--group", "gender=female", "--group", "gender=male",
+        "--n-images", "2", "--steps", "1", "--name", "cli",
+    ]
+    status = main(argv)
+    output = capsys.readouterr().out
+    assert status == 0
+    assert "portfolio cli: 2 groups x 2 images" in output
+    assert "tiny stand-in" in output
+    assert (tmp_path / "portfolios" / "cli" / "report.html").exists()
