@@ -45,7 +45,9 @@ def test_compare_writes_stats_and_report(comparison):
     assert pairs == {("gender=female", "gender=male"), ("gender=female", "neutral"), ("gender=male", "neutral")}
     assert set(stats["test"]) == {"wilcoxon"}
     assert set(stats["n_a"]) == {4}
-    summary = json.loads((folder / "stats.json").read_text())
+    text = (folder / "stats.json").read_text()
+    assert "NaN" not in text
+    summary = json.loads(text)
     assert summary["stand_in_model"] is True
     assert len(summary["multivariate"]) == 3
 

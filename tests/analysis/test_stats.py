@@ -146,3 +146,13 @@ def test_resampled_deltas_match_explicit_samples():
     counts_b = rng.multinomial(5, np.full(5, 1 / 5), size=10)
     expected = [cliffs_delta(np.repeat(a, counts_a[i]), np.repeat(b, counts_b[i])) for i in range(10)]
     assert _resampled_deltas(a, b, counts_a, counts_b) == pytest.approx(expected)
+
+
+def test_json_safe_replaces_nan():
+    import json
+
+    from demographic2art.analysis.report import json_safe
+
+    value = json_safe({"p": float("nan"), "rows": [np.float64(0.5), np.int64(3), np.bool_(True)]})
+    assert value == {"p": None, "rows": [0.5, 3, True]}
+    assert json.loads(json.dumps(value, allow_nan=False)) == value

@@ -255,7 +255,7 @@ def _write_outputs(ws: Workspace, result: AnalysisResult, out: str | None, note:
     storage.write_text(f"{prefix}stats.csv", result.stats.to_csv(index=False))
     storage.write_json(
         f"{prefix}stats.json",
-        {
+        html_report.json_safe({
             "name": result.name,
             "source": source,
             "group_by": result.group_by,
@@ -266,7 +266,7 @@ def _write_outputs(ws: Workspace, result: AnalysisResult, out: str | None, note:
             "multi_group": result.multi_group.to_dict(orient="records") if result.multi_group is not None else None,
             "multivariate": result.multivariate,
             "per_feature": result.stats.to_dict(orient="records"),
-        },
+        }),
     )
     storage.write_text(f"{prefix}report.html", _report_page(result, note, source, has_artists))
     result.folder = storage.path(folder)

@@ -249,13 +249,13 @@ def _write_outputs(ws, folder, name, features, stats, multivariate, manifest, im
     storage.write_text(f"{folder}/stats.csv", stats.to_csv(index=False))
     storage.write_json(
         f"{folder}/stats.json",
-        {
+        html_report.json_safe({
             "name": name,
             "features": TESTED_FEATURES,
             "multivariate": multivariate,
             "per_feature": stats.to_dict(orient="records"),
             "stand_in_model": stand_in,
-        },
+        }),
     )
     banner = stand_in_banner(stand_in)
     sheet = html_report.contact_sheet(images, [f"seed {s}" for s in seeds])

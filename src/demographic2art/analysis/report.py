@@ -21,6 +21,21 @@ img { max-width: 100%; }
 """
 
 
+def json_safe(value):
+    """Return ``value`` with NaN and infinite floats replaced by None, because JSON has no NaN."""
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
 def figure_png_base64(figure) -> str:
     """Return a matplotlib figure as a base64 PNG string and close it."""
     import matplotlib.pyplot as plt
