@@ -2,7 +2,7 @@
 
 Every feature is computed on the image content left after uniform borders (letterbox
 bars, mats, flat frames) are cut away. ``masked_share`` is the share of pixels that
-were removed. Channels are scaled to [0, 1] unless a formula says otherwise.
+were removed. Channels are scaled to [0, 1] unless a formula states otherwise.
 
 Colour
     ``hue_00`` .. ``hue_11``: histogram of HSV hue in 12 bins of 30 degrees (bin 0 is
@@ -14,7 +14,7 @@ Colour
     saturated as bright orange ones; chroma is the saturation measure that tracks how
     vivid a painting looks, and it is the one that separates dark tonal paintings
     from bright ones.
-    ``colourfulness``: Hasler and Süsstrunk (2003), on 0-255 channels:
+    ``colourfulness``: the Hasler-Süsstrunk colourfulness metric, on 0-255 channels:
     ``rg = R - G``, ``yb = (R + G) / 2 - B``,
     ``M = sqrt(std(rg)^2 + std(yb)^2) + 0.3 * sqrt(mean(rg)^2 + mean(yb)^2)``.
     ``warm_cool``: mean of ``R - B`` (positive is warm, negative is cool), in [-1, 1].

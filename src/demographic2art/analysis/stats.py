@@ -1,9 +1,9 @@
 """Group comparison statistics: effect sizes, rank tests, FDR control and resampling.
 
 Every resampling function takes a ``seed`` so results are repeatable. Effect sizes are
-Cliff's delta, ``P(a > b) - P(a < b)``, in [-1, 1]; by the usual rule of thumb
-(Romano et al. 2006) |delta| < 0.147 is negligible, < 0.33 small, < 0.474 medium and
-larger values are large.
+Cliff's delta, ``P(a > b) - P(a < b)``, in [-1, 1]. The labels use the thresholds
+commonly quoted for Cliff's delta: |delta| < 0.147 is negligible, < 0.33 small,
+< 0.474 medium, and larger values are large.
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def energy_distance_test(
     """Return the energy distance between two multivariate samples and its permutation p.
 
     ``E = 2 mean|X - Y| - mean|X - X'| - mean|Y - Y'|`` with Euclidean distances on
-    pooled z-scores (Székely and Rizzo 2004). The p-value is ``(1 + #(E_perm >= E)) /
+    pooled z-scores (the energy distance of Székely and Rizzo). The p-value is ``(1 + #(E_perm >= E)) /
     (1 + n_perm)`` over random relabellings of the pooled rows.
     """
     x = np.asarray(x, dtype=float)
