@@ -183,7 +183,7 @@ def test_lora_fp16_nan_cli_exit_2(shared_cases, tmp_path):
     target = tmp_path / "out.safetensors"
     lora = shared_cases / "lora-fp16-nan" / "lora_nan.safetensors"
     for args in (["model", "export-kohya", str(lora), "--out", str(target)], ["model", "check-lora", str(lora)]):
-        result = subprocess.run([sys.executable, "-m", "demographic2art.cli.main", *args], capture_output=True, text=True)
+        result = subprocess.run([sys.executable, "-m", "demographic2art", *args], capture_output=True, text=True)
         assert result.returncode == 2
         assert "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_k.lora_up.weight" in result.stderr
         assert "3 non-finite values" in result.stderr

@@ -1,0 +1,64 @@
+"""The command line: start-up time, help text and error handling."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+COMMANDS = [
+    ["catalog", "build"], ["images", "download"], ["images", "check"], ["bios", "import"],
+    ["demographics", "extract"], ["demographics", "evaluate"], ["captions", "build"], ["model", "tiny"],
+    ["train"], ["sweep"], ["generate"], ["serve"], ["compare"], ["analyze"], ["status"], ["demo"],
+]
+
+
+def _d2a(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "demographic2art", *args], capture_output=True, text=True, **kwargs)
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = (
+        "import sys\nfrom demographic2art.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'diffusers', 'transformers', 'pandas') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: "-".join(c))
+def test_every_command_has_help(command):
+    result = _d2a(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_status_of_missing_workspace_exits_2(tmp_path):
+    result = _d2a("status", "-w", str(tmp_path / "none"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "not a workspace" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_train_bad_value_exits_2(tmp_path):
+    result = _d2a("train", "-w", str(tmp_path / "ws"), "--model", str(tmp_path), "--rank", "0")
+    assert result.returncode == 2
+    assert "rank" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_generate_missing_model_exits_2(tmp_path):
+    result = _d2a("generate", "a painting", "-w", str(tmp_path / "ws"), "--model", str(tmp_path / "absent"), "--no-lora")
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_bad_data_folder_exits_2(tmp_path):
+    result = _d2a("demo", "-w", str(tmp_path / "ws"), "--data", str(tmp_path / "nothing"))
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
