@@ -25,6 +25,7 @@ from . import (
     model,
     serve,
     status,
+    sweep,
     train,
 )
 from .common import err_console
@@ -59,7 +60,7 @@ app.add_typer(bios.app, name="bios")
 app.add_typer(demographics.app, name="demographics")
 app.add_typer(captions.app, name="captions")
 app.add_typer(model.app, name="model")
-for module in (train, generate, serve, analysis, status, demo):
+for module in (train, sweep, generate, serve, analysis, status, demo):
     module.register(app)
 
 

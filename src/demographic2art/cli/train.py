@@ -1,4 +1,4 @@
-"""`d2a train` and `d2a sweep`: LoRA fine-tuning runs and grids of them."""
+"""`d2a train`: one LoRA fine-tuning run."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def default_model(workspace) -> str:
     return DEFAULT_MODEL
 
 
-def _config(workspace, model: str, **values):
+def training_config(workspace, model: str, **values):
     from pydantic import ValidationError
 
     from ..errors import InvalidValueError
@@ -45,7 +45,7 @@ def _config(workspace, model: str, **values):
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``train`` and ``sweep`` to the top-level app."""
+    """Add ``train`` to the top-level app."""
 
     @app.command("train")
     def train(
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         from ..train.sweep import record_best_run
 
         ws = open_workspace(workspace)
-        config = _config(
+        config = training_config(
             ws, model, steps=steps, learning_rate=learning_rate, rank=rank, alpha=alpha, seed=seed,
             batch_size=batch_size, gradient_accumulation_steps=gradient_accumulation_steps,
             resolution=resolution, train_text_encoder=train_text_encoder,
@@ -91,27 +91,3 @@ def register(app: typer.Typer) -> None:
             f"{result.final_loss:.4f}, validation {result.validation_loss:.4f}\n"
             f"LoRA: {result.lora_file}\nkohya: {result.kohya_file}"
         )
-
-    @app.command("sweep")
-    def sweep(
-        workspace: WorkspaceOption = DEFAULT,
-        model: ModelOption = "",
-        learning_rate: Annotated[list[float] | None, typer.Option("--lr", help="Learning rates (repeat the option).")] = None,
-        seed: Annotated[list[int] | None, typer.Option("--seed", help="Seeds (repeat the option).")] = None,
-        rank: Annotated[list[int] | None, typer.Option("--rank", help="LoRA ranks as one more axis (repeat).")] = None,
-        steps: Annotated[int, typer.Option(help="Optimizer steps per run.")] = 200,
-        batch_size: Annotated[int, typer.Option(help="Images per step.")] = 1,
-        name: Annotated[str, typer.Option(help="Sweep folder under runs/.")] = "sweep",
-    ) -> None:
-        """Train a grid of runs (default 1e-4, 5e-4, 1e-3 x seeds 42, 43) and rank them by validation loss."""
-        from ..train.sweep import DEFAULT_LEARNING_RATES, DEFAULT_SEEDS, run_sweep
-
-        ws = open_workspace(workspace)
-        base = _config(ws, model, steps=steps, batch_size=batch_size)
-        result = run_sweep(
-            ws, base, learning_rates=learning_rate or DEFAULT_LEARNING_RATES, seeds=seed or DEFAULT_SEEDS,
-            extra_axes={"rank": rank} if rank else None, name=name,
-        )
-        ws.record_settings("train", base.model_dump(mode="json"))
-        console.print(result.table.to_string(index=False))
-        console.print(f"best run: {result.best_run} (recorded in {ws.url}/runs/best.json)")
