@@ -62,6 +62,20 @@ class Conflict(BaseModel):
     other_source: FieldSource
 
 
+class LLMOutcome(BaseModel):
+    """How the LLM call for one record ended (``status`` is ``llm_ok`` or a named failure)."""
+
+    status: str
+    model: str | None = None
+    refusal: str | None = Field(default=None, description="the model's refusal text, kept verbatim")
+    detail: str | None = Field(default=None, description="error message or validation failure")
+    quotes_dropped: list[str] = Field(default_factory=list, description="fields whose quote is not in the input text")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cached: bool = False
+
+
 class Demographics(BaseModel):
     """Demographic record of one artist, extracted from one saved page."""
 
@@ -79,3 +93,5 @@ class Demographics(BaseModel):
     needs_review: bool = False
     review_reasons: list[str] = Field(default_factory=list)
     candidates: list[str] = Field(default_factory=list)
+    quotes: dict[str, str] = Field(default_factory=dict, description="field -> input text an LLM value came from")
+    llm: LLMOutcome | None = None
