@@ -38,7 +38,9 @@ class FetchConfig:
     backoff_base_s: float = 0.5
     max_redirects: int = 10
     rate_limit_per_host: float | None = None
+    rate_burst: int = 1
     per_host: int = 8
+    deadline_s: float = 120.0
     user_agent: str = "demographic2art"
     respect_robots: bool = True
 
@@ -91,14 +93,20 @@ def format_http_date(epoch_s: float) -> str:
 
 
 class HostGate:
-    """Per-host concurrency limit, request spacing and Retry-After pause."""
+    """Per-host concurrency limit, token-bucket rate limit and Retry-After pause.
 
-    def __init__(self, per_host: int, rate_per_s: float | None) -> None:
+    The rate limit is a token bucket of ``burst`` tokens refilled at ``rate_per_s``,
+    kept as the generic cell rate algorithm: one theoretical arrival time per host.
+    """
+
+    def __init__(self, per_host: int, rate_per_s: float | None, burst: int = 1) -> None:
         self._lock = threading.Lock()
         self._semaphores: dict[str, threading.BoundedSemaphore] = {}
         self._next_allowed: dict[str, float] = {}
+        self._arrival: dict[str, float] = {}
         self._per_host = per_host
         self._interval = 1.0 / rate_per_s if rate_per_s else 0.0
+        self._tolerance = self._interval * max(0, int(burst) - 1)
 
     def semaphore(self, host: str) -> threading.BoundedSemaphore:
         with self._lock:
@@ -119,10 +127,13 @@ class HostGate:
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next_allowed.get(host, 0.0))
+            if self._interval:
+                arrival = max(self._arrival.get(host, 0.0), start)
+                start = max(start, arrival - self._tolerance)
             if start - now > cap_s:
                 return None
             if self._interval:
-                self._next_allowed[host] = start + self._interval
+                self._arrival[host] = max(self._arrival.get(host, 0.0), start) + self._interval
             return start
 
     def next_allowed(self, host: str) -> float:
@@ -136,7 +147,7 @@ class Fetcher:
     def __init__(self, client: httpx.Client, config: FetchConfig) -> None:
         self.client = client
         self.config = config
-        self.gate = HostGate(config.per_host, config.rate_limit_per_host)
+        self.gate = HostGate(config.per_host, config.rate_limit_per_host, config.rate_burst)
         self.robots = RobotsCache(client, config.user_agent, timeout_s=min(config.timeout_s, 10.0))
 
     def fetch(self, url: str) -> FetchResult:
@@ -145,7 +156,11 @@ class Fetcher:
         # Limits apply per origin host and port, so two local test servers count apart.
         host = httpx.URL(url).netloc.decode("ascii")
         attempts = 0
+        image_deadline = time.monotonic() + config.deadline_s
         while True:
+            if time.monotonic() >= image_deadline:
+                return FetchResult(status="failed", reason="deadline", final_url=url, attempts=attempts, transient=True,
+                                   detail=f"the image was not fetched within its overall {config.deadline_s} s deadline")
             start = self.gate.reserve(host, config.retry_after_cap_s)
             if start is None:
                 return FetchResult(
@@ -161,7 +176,7 @@ class Fetcher:
 
             attempts += 1
             with self.gate.semaphore(host):
-                result = self._attempt(url, time.monotonic() + config.timeout_s)
+                result = self._attempt(url, min(time.monotonic() + config.timeout_s, image_deadline))
             result.attempts = attempts
 
             if result.http_status in OVERLOAD_CODES and result.retry_after_s is not None:
@@ -177,6 +192,8 @@ class Fetcher:
             if result.transient and attempts <= config.retries:
                 backoff = config.backoff_base_s * 2 ** (attempts - 1)
                 backoff += random.uniform(0, backoff)
+                if time.monotonic() + backoff >= image_deadline:
+                    return result
                 logger.info("%s: %s, retry %d in %.2f s", url, result.reason, attempts, backoff)
                 time.sleep(backoff)
                 continue

@@ -48,16 +48,30 @@ def read_manifest(storage: Storage) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def write_manifest(storage: Storage, rows: dict[str, dict[str, Any]]) -> None:
-    """Write all rows, sorted by key, with nullable integer columns."""
+def rows_to_frame(rows: list[dict[str, Any]]):
+    """Return manifest rows as a DataFrame with the manifest's columns and dtypes."""
     import pandas as pd
 
-    frame = pd.DataFrame([rows[key] for key in sorted(rows)], columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return normalise_frame(frame)
+
+
+def normalise_frame(frame):
+    """Return ``frame`` with nullable integer, float and string columns, as the manifest stores them."""
+    import pandas as pd
+
+    frame = frame.reindex(columns=COLUMNS)
     for column in INTEGER_COLUMNS:
-        frame[column] = pd.array(frame[column], dtype="Int64")
+        frame[column] = pd.array(pd.to_numeric(frame[column]), dtype="Int64")
     frame["duration_s"] = frame["duration_s"].astype("float64")
     for column in ("key", "url", "image_url", "final_url", "status", "reason", "sha256", "flags", "file", "updated"):
         frame[column] = frame[column].astype("string")
+    return frame
+
+
+def write_manifest(storage: Storage, rows: dict[str, dict[str, Any]]) -> None:
+    """Write all rows, sorted by key, with nullable integer columns."""
+    frame = rows_to_frame([rows[key] for key in sorted(rows)])
     storage.write_parquet(MANIFEST_PATH, frame)
     logger.debug("wrote %d manifest rows", len(frame))
 

@@ -8,6 +8,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -24,6 +25,7 @@ QUARANTINE_DIR = "images/quarantine"
 IMAGE_SUFFIXES = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 _SIZE_SUFFIX = re.compile(r"![A-Za-z]+\.[A-Za-z0-9]+$")
 _STYLE_COLUMNS = ("style", "Style", "styles")
+SOURCE_BATCH_ROWS = 20_000
 
 
 @dataclass
@@ -103,7 +105,49 @@ def _row_key(record: dict[str, Any], image_url: str | None) -> str:
     raise InvalidValueError("row has neither a key, a page URL nor an image URL")
 
 
-def plan_downloads(
+def iter_source_batches(
+    workspace: Workspace, source: str | os.PathLike[str] | None, batch_rows: int = SOURCE_BATCH_ROWS
+) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
+    """Yield ``(columns, records)`` batches of the artwork table without loading it whole.
+
+    Parquet files are read one record batch at a time with pyarrow, CSV files in chunks
+    of ``batch_rows`` rows with pandas. Raises :class:`MissingFileError` for a missing
+    source and :class:`InvalidValueError` for an unknown file type.
+    """
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    if source is None:
+        if not workspace.storage.exists(CATALOG_ARTWORKS):
+            raise MissingFileError(
+                f"{workspace.url}/{CATALOG_ARTWORKS} does not exist; run 'd2a catalog' first "
+                "or pass --source with a CSV or Parquet file of image URLs"
+            )
+        with workspace.storage.open(CATALOG_ARTWORKS, "rb") as handle:
+            parquet = pq.ParquetFile(handle)
+            columns = list(parquet.schema_arrow.names)
+            for batch in parquet.iter_batches(batch_size=batch_rows):
+                yield columns, batch.to_pylist()
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise MissingFileError(f"source file {path} does not exist; pass a CSV or Parquet file of image URLs")
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        parquet = pq.ParquetFile(path)
+        columns = list(parquet.schema_arrow.names)
+        for batch in parquet.iter_batches(batch_size=batch_rows):
+            yield columns, batch.to_pylist()
+        return
+    if not name.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
+        raise InvalidValueError(f"source file {path} is neither CSV (.csv, .csv.gz, .tsv) nor Parquet (.parquet)")
+    separator = "\t" if name.endswith(".tsv") else ","
+    with pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, chunksize=batch_rows) as reader:
+        for chunk in reader:
+            yield [str(c) for c in chunk.columns], chunk.to_dict(orient="records")
+
+
+def iter_planned(
     workspace: Workspace,
     *,
     source=None,
@@ -113,59 +157,66 @@ def plan_downloads(
     styles=None,
     image_format: str = "jpeg",
     original_size: bool = False,
-) -> list[PlannedImage]:
-    """Return the artworks to fetch, one per key, after filters and ``limit``."""
+) -> Iterator[PlannedImage]:
+    """Yield the artworks to fetch, one per key, after filters and ``limit``, streaming the source."""
     if image_format not in IMAGE_SUFFIXES:
         raise InvalidValueError(f"image format {image_format!r} is not one of {', '.join(IMAGE_SUFFIXES)}")
     if limit is not None and int(limit) < 0:
         raise InvalidValueError(f"limit {limit} must be zero or a positive number of artworks")
-    frame = read_source(workspace, source)
-    if url_column not in frame.columns:
-        raise InvalidValueError(
-            f"column {url_column!r} is not in the source table (columns: {', '.join(map(str, frame.columns))}); "
-            "name the image URL column with url_column"
-        )
     wanted_artists = {keys.normalise_slug(a) for a in artists} if artists else None
     wanted_styles = {str(s).strip().lower() for s in styles} if styles else None
-    style_column = next((c for c in _STYLE_COLUMNS if c in frame.columns), None)
-    if wanted_styles and style_column is None:
-        raise InvalidValueError("the source table has no 'style' column, so styles cannot be filtered")
-
     suffix = IMAGE_SUFFIXES[image_format]
-    planned: list[PlannedImage] = []
+    size = "original" if original_size else "large"
     seen: set[str] = set()
-    for record in frame.to_dict(orient="records"):
-        if limit is not None and len(planned) >= int(limit):
-            break
-        listed = _text(record.get(url_column))
-        try:
-            key = _row_key(record, listed)
-        except InvalidValueError as exc:
-            logger.warning("row skipped: %s", exc)
-            continue
-        if key in seen:
-            continue
-        if wanted_artists is not None and key.partition("/")[0] not in wanted_artists:
-            continue
-        if wanted_styles is not None:
-            row_styles = {s.strip().lower() for s in str(record.get(style_column) or "").split("|")}
-            if not row_styles & wanted_styles:
-                continue
-        seen.add(key)
-        item = PlannedImage(
-            key=key,
-            url=_text(record.get("url")),
-            image_url=listed,
-            request_url=None,
-            file=f"{FILES_DIR}/{keys.key_to_filename(key, suffix)}",
-        )
-        if listed is None:
-            item.problem = "no_image_url"
-        else:
+    checked = False
+    style_column = None
+    for columns, records in iter_source_batches(workspace, source):
+        if not checked:
+            if url_column not in columns:
+                raise InvalidValueError(
+                    f"column {url_column!r} is not in the source table (columns: {', '.join(map(str, columns))}); "
+                    "name the image URL column with url_column"
+                )
+            style_column = next((c for c in _STYLE_COLUMNS if c in columns), None)
+            if wanted_styles and style_column is None:
+                raise InvalidValueError("the source table has no 'style' column, so styles cannot be filtered")
+            checked = True
+        for record in records:
+            if limit is not None and len(seen) >= int(limit):
+                return
+            listed = _text(record.get(url_column))
             try:
-                item.request_url = normalise_url(listed, size="original" if original_size else "large")
+                key = _row_key(record, listed)
             except InvalidValueError as exc:
-                logger.debug("%s: %s", key, exc)
-                item.problem = "invalid_url"
-        planned.append(item)
-    return planned
+                logger.warning("row skipped: %s", exc)
+                continue
+            if key in seen:
+                continue
+            if wanted_artists is not None and key.partition("/")[0] not in wanted_artists:
+                continue
+            if wanted_styles is not None:
+                row_styles = {s.strip().lower() for s in str(record.get(style_column) or "").split("|")}
+                if not row_styles & wanted_styles:
+                    continue
+            seen.add(key)
+            item = PlannedImage(
+                key=key,
+                url=_text(record.get("url")),
+                image_url=listed,
+                request_url=None,
+                file=f"{FILES_DIR}/{keys.key_to_filename(key, suffix)}",
+            )
+            if listed is None:
+                item.problem = "no_image_url"
+            else:
+                try:
+                    item.request_url = normalise_url(listed, size=size)
+                except InvalidValueError as exc:
+                    logger.debug("%s: %s", key, exc)
+                    item.problem = "invalid_url"
+            yield item
+
+
+def plan_downloads(workspace: Workspace, **options: Any) -> list[PlannedImage]:
+    """Return the artworks to fetch as a list; see :func:`iter_planned` for the options."""
+    return list(iter_planned(workspace, **options))

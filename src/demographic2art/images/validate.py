@@ -304,7 +304,9 @@ def _resize(picture: Image.Image, max_side: int, resize_mode: str, enlarge: bool
         return picture
     size = target_size(picture.size, max_side, resize_mode, enlarge)
     if size != picture.size:
-        picture = picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        # JPEG draft decoding already brought the picture within 2x of the target, so a
+        # bilinear filter (which Pillow widens to the scale factor) is enough here.
+        picture = picture.resize(size, Image.Resampling.BILINEAR)
     if resize_mode == "center_crop":
         side = min(picture.size)
         left = (picture.width - side) // 2
