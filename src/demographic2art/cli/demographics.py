@@ -15,13 +15,73 @@ app = typer.Typer(help="Extract, evaluate and compare artist demographics.", no_
 def extract_command(
     workspace: WorkspaceOption = DEFAULT,
     artist: list[str] = typer.Option(None, "--artist", "-a", help="Artist slug to extract (repeatable); default: all imported pages."),
+    extractor: str = typer.Option("offline", "--extractor", help="offline (from the pages, no network) or llm (an OpenAI-compatible endpoint)."),
+    base_url: str = typer.Option(None, "--base-url", help="LLM endpoint URL, e.g. https://api.openai.com/v1 for OpenAI; required with --extractor llm."),
+    model: str = typer.Option(None, "--model", help="LLM model name, e.g. gpt-4o-mini; required with --extractor llm."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."),
+    concurrency: int = typer.Option(64, "--concurrency", min=1, help="Maximum LLM requests in flight."),
+    requests_per_minute: int = typer.Option(None, "--requests-per-minute", min=1, help="LLM request rate limit, requests per minute."),
+    tokens_per_minute: int = typer.Option(None, "--tokens-per-minute", min=1, help="LLM token rate limit, tokens per minute."),
+    timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Timeout of each LLM call, in seconds."),
+    max_retries: int = typer.Option(3, "--max-retries", min=0, help="Retries of a call after a 429, a 5xx or a timeout."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Estimate the LLM tokens and cost (USD) and send nothing."),
+    batch: bool = typer.Option(False, "--batch", help="Send the LLM requests through the provider's batch API."),
+    price: str = typer.Option(None, "--price", help="Model price as INPUT,OUTPUT USD per million tokens (overrides the built-in table)."),
+    poll_interval: float = typer.Option(10.0, "--poll-interval", min=0.01, help="Seconds between batch status checks."),
 ) -> None:
-    """Extract demographics from the imported pages into demographics/demographics.parquet."""
-    from ..demographics.workspace_io import extract_workspace
+    """Extract demographics from the imported pages (offline: demographics/demographics.parquet; llm: demographics/llm/)."""
+    if extractor == "offline":
+        from ..demographics.workspace_io import extract_workspace
 
-    summary = extract_workspace(open_workspace(workspace), artists=artist or None)
-    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.kinds.items()))
-    console.print(f"extracted {summary.extracted} pages ({kinds}); {summary.needs_review} need review")
+        summary = extract_workspace(open_workspace(workspace), artists=artist or None)
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.kinds.items()))
+        console.print(f"extracted {summary.extracted} pages ({kinds}); {summary.needs_review} need review")
+        return
+    if extractor != "llm":
+        from ..errors import InvalidValueError
+
+        raise InvalidValueError(f"invalid --extractor {extractor!r}; use offline or llm")
+    _extract_llm(workspace, artist, base_url, model, api_key_env, concurrency, requests_per_minute, tokens_per_minute,
+                 timeout, max_retries, dry_run, batch, price, poll_interval)
+
+
+def _extract_llm(workspace, artist, base_url, model, api_key_env, concurrency, requests_per_minute, tokens_per_minute,
+                 timeout, max_retries, dry_run, batch, price, poll_interval) -> None:
+    import os
+
+    from ..demographics.llm.costs import parse_price
+    from ..demographics.llm.extract import extract_llm
+    from ..errors import InvalidValueError
+
+    if not base_url:
+        raise InvalidValueError(
+            "no --base-url given for --extractor llm; pass the endpoint, e.g. --base-url https://api.openai.com/v1 for OpenAI"
+        )
+    if not model:
+        raise InvalidValueError("no --model given for --extractor llm; pass the model name, e.g. --model gpt-4o-mini")
+    api_key = os.environ.get(api_key_env)
+    if not api_key and not dry_run:
+        console.print(f"no API key in ${api_key_env}; sending requests without one")
+    summary = extract_llm(
+        open_workspace(workspace), base_url=base_url, model=model, api_key=api_key, artists=artist or None,
+        concurrency=concurrency, requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute,
+        timeout_s=timeout, max_retries=max_retries, dry_run=dry_run, batch=batch,
+        prices={model: parse_price(price)} if price else None, poll_interval_s=poll_interval,
+    )
+    cost = summary.cost
+    priced = f"{cost.cost_usd:.4f} USD" if cost.priced else "unknown (no price for this model; pass --price)"
+    if dry_run:
+        console.print(
+            f"dry run: {summary.sent if summary.sent else cost.calls} pages to send, {summary.cached} cached; "
+            f"estimated {cost.prompt_tokens} prompt + {cost.completion_tokens} completion tokens, cost {priced}"
+        )
+        return
+    statuses = ", ".join(f"{status} {count}" for status, count in sorted(summary.statuses.items()))
+    console.print(
+        f"extracted {summary.extracted} pages with {model} ({statuses}); sent {summary.sent}, cached {summary.cached}; "
+        f"{cost.prompt_tokens} prompt + {cost.completion_tokens} completion tokens, cost {priced}; "
+        f"{summary.quotes_dropped} values dropped for quotes not in the page"
+    )
 
 
 @app.command("evaluate")
@@ -45,6 +105,28 @@ def evaluate_command(
             f"coverage {_percent(values['coverage'])}  (both {values['both']})"
         )
     console.print(f"disagreements {len(report['disagreements'])} (see --json)")
+
+
+@app.command("compare")
+def compare_command(
+    run_a: str = typer.Argument(..., help="First run: offline, llm, or a demographics Parquet file."),
+    run_b: str = typer.Argument(..., help="Second run: offline, llm, or a demographics Parquet file."),
+    workspace: WorkspaceOption = DEFAULT,
+    as_json: bool = typer.Option(False, "--json", help="Print the full comparison as JSON."),
+) -> None:
+    """List the disagreements between two extraction runs, field by field."""
+    from ..demographics.compare import compare_runs
+    from ..workspace import Workspace
+
+    result = compare_runs(run_a, run_b, workspace=Workspace(workspace))
+    if as_json:
+        console.print_json(result.model_dump_json())
+        return
+    console.print(f"{result.artists} artists in both runs")
+    for field, counts in result.fields.items():
+        console.print(f"{field:18} both {counts.both}  agree {counts.agree}  only {run_a} {counts.only_a}  only {run_b} {counts.only_b}")
+    for item in result.disagreements:
+        console.print(f"{item.artist_key}\t{item.field}\t{item.value_a} ({item.source_a})\t{item.value_b} ({item.source_b})")
 
 
 def _percent(value: float | None) -> str:
