@@ -126,7 +126,7 @@ def compare_command(
     for field, counts in result.fields.items():
         console.print(f"{field:18} both {counts.both}  agree {counts.agree}  only {run_a} {counts.only_a}  only {run_b} {counts.only_b}")
     for item in result.disagreements:
-        console.print(f"{item.artist_key}\t{item.field}\t{item.value_a} ({item.source_a})\t{item.value_b} ({item.source_b})")
+        console.print(f"{item.artist_key}  {item.field}  {item.value_a} ({item.source_a})  {item.value_b} ({item.source_b})")
 
 
 def _percent(value: float | None) -> str:

@@ -18,6 +18,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from ...bios.importer import HTML_DIR
+from ...bios.triage import EXTRACTED_KINDS
 from ...errors import MissingFileError
 from ...keys import normalise_slug
 from ...workspace import Workspace
@@ -109,7 +110,7 @@ def prepare_jobs(
         html = workspace.storage.read_bytes(f"{HTML_DIR}/{name}")
         record = extract_page(html, artist_key=artist_key)
         records.append(record)
-        if record.page_kind not in ("biography", "other_language"):
+        if record.page_kind not in {kind.value for kind in EXTRACTED_KINDS}:
             continue
         text = page_input_text(html, max_chars=max_input_chars)
         key = cache_key(model, PROMPT_VERSION, digest, text_hash(text))
