@@ -28,6 +28,19 @@ def download(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (keys, files, counts) without network access.")] = False,
     ignore_robots: Annotated[bool, typer.Option("--ignore-robots", help="Ignore robots.txt and X-Robots-Tag noai/noimageai.")] = False,
     original_size: Annotated[bool, typer.Option("--original-size", help="Request the original file instead of WikiArt's !Large.jpg copy.")] = False,
+    deadline: Annotated[float, typer.Option("--deadline", min=0.001, help="Deadline for one image over all its attempts and backoffs, in seconds.")] = 120.0,
+    per_host: Annotated[int, typer.Option("--per-host", min=1, help="Maximum open connections per host.")] = 8,
+    rate_limit: Annotated[Optional[float], typer.Option("--rate-limit", min=0.001, help="Maximum requests per second to each host (token bucket); default: no limit.")] = None,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a transient failure (5xx, 429, reset, timeout).")] = 3,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also retry rows that failed for good in earlier runs (404, rejected).")] = False,
+    processes: Annotated[Optional[int], typer.Option("--processes", min=0, help="Decode processes; 0 decodes in the download threads; default: the number of cores.")] = None,
+    shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Artworks per shard (one ledger part and one Ray task each).")] = 1000,
+    engine: Annotated[str, typer.Option("--engine", help="local (threads and processes on this machine) or ray (one Ray task per shard).")] = "local",
+    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address for --engine ray, such as auto or ray://head:10001; default: start a local cluster.")] = None,
+    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", help="S3-compatible endpoint URL for an s3:// workspace.")] = None,
+    ca_file: Annotated[Optional[str], typer.Option("--ca-file", help="PEM file of CA certificates that verify HTTPS image servers.")] = None,
+    contact: Annotated[Optional[str], typer.Option("--contact", help="Contact (mail address or URL) added to the User-Agent header.")] = None,
+    show: Annotated[int, typer.Option("--show", min=0, help="Number of plan rows that --dry-run prints.")] = 20,
 ) -> None:
     """Download, validate and store the images of the artwork table."""
     from ..errors import InvalidValueError
@@ -35,7 +48,12 @@ def download(
 
     if resize not in RESIZE_CHOICES:
         raise InvalidValueError(f"--resize {resize!r} is not one of {', '.join(RESIZE_CHOICES)}")
-    ws = open_workspace(workspace)
+    if endpoint_url:
+        from ..workspace import Workspace
+
+        ws = Workspace(workspace, endpoint_url=endpoint_url).create()
+    else:
+        ws = open_workspace(workspace)
     summary = download_images(
         ws,
         source=source,
@@ -49,10 +67,24 @@ def download(
         dry_run=dry_run,
         respect_robots=not ignore_robots,
         original_size=original_size,
+        deadline_s=deadline,
+        per_host=per_host,
+        rate_limit_per_host=rate_limit,
+        retries=retries,
+        retry_failed=retry_failed,
+        decode_processes=processes,
+        shard_size=shard_size,
+        engine=engine,
+        address=address,
+        ca_file=ca_file,
+        contact=contact,
     )
     if dry_run:
-        for row in summary.planned:
+        for row in summary.planned[:show]:
             console.print(f"{row['action']:<10} {row['key']} -> {row['file']}", markup=False)
+        if len(summary.planned) > show:
+            console.print(f"... and {len(summary.planned) - show} more rows", markup=False)
+        console.print(f"{summary.shards} shards", markup=False)
     counts = ", ".join(f"{status} {count}" for status, count in sorted(summary.counts.items())) or "nothing to do"
     console.print(f"{summary.total} artworks: {counts} ({summary.duration_s:.1f} s)", markup=False)
     if summary.reasons:
