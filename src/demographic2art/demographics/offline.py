@@ -17,6 +17,7 @@ from selectolax.lexbor import LexborNode as Node
 
 from ..bios.triage import PageKind, first_paragraph_text, page_categories, triage_tree
 from .countries import country_name, demonym_codes, nationality_codes, place_country
+from .gazetteer import present_day_country
 from .dates import DateReading, clean_date_text, parse_date
 from .schema import Conflict, Demographics, LifeEvent, Nationality, Place
 
@@ -87,6 +88,8 @@ def extract_page(html: str | bytes, artist_key: str | None = None) -> Demographi
     _apply_categories(record, categories)
     if record.gender is None:
         _apply_gender_from_text(record, content, lead, language)
+    if record.birth.place.raw is None:
+        _apply_body_birth_place(record, content)
     _check_years(record)
     return record
 
@@ -210,6 +213,8 @@ _FLORUIT = re.compile(r"\b(?:fl\.|floruit|active|activ[eo]?|actif|attivo)\b", re
 _FR_BIRTH = re.compile(r"\bnée?\s+(?:le\s+|en\s+|vers\s+)?(.{0,40}?\d{3,4}(?:\s*av\.\s*J\.-C\.)?)", re.IGNORECASE)
 _FR_DEATH = re.compile(r"\b(?:morte?|décédée?)\s+(?:le\s+|en\s+|vers\s+)?(.{0,40}?\d{3,4})", re.IGNORECASE)
 _PLACE_AFTER = re.compile(r"^\s*(?:,\s*)?(?:in|à|a|en|em|w|we|la|în|в|у|i)\s+([^\d;,()–—]+(?:,\s*[^\d;,()–—]+)?)")
+# '(26 November 1876, Utrecht – 1958)': a capitalised place straight after the date and a comma.
+_PLACE_AFTER_COMMA = re.compile(r"^\s*,\s*((?:[A-Z]|[^\W\d_a-z])[^\d;,()–—]*(?:,\s*[^\d;,()–—]+)?)")
 _LEAD_COPULA = re.compile(
     r"\b(?:was|is|were|are|est|était|fut|es|fue|era|è|fu|é|foi|ist|war|este|a fost|był|była|jest|was een|is een|var|är|je|bio|bila)\b",
     re.IGNORECASE,
@@ -309,7 +314,7 @@ def _lead_place(part: str, reading: DateReading) -> str | None:
         return None
     before = part[:index].strip(" ,")
     after = part[index + len(reading.quote):]
-    match = _PLACE_AFTER.match(after)
+    match = _PLACE_AFTER.match(after) or _PLACE_AFTER_COMMA.match(after)
     if match:
         candidate = match.group(1).strip(" ,")
         if candidate and re.search(r"[^\W\d_]", candidate):
@@ -341,6 +346,31 @@ def _lead_nationality(record: Demographics, lead: str, paren: str | None) -> Non
     if found:
         record.nationality = Nationality(raw=" ".join(found), codes=sorted(codes))
         record.sources["nationality"] = "lead"
+
+
+# Body text ------------------------------------------------------------------------------------
+
+_PLACE_WORD = r"(?:St\.|Ste\.|Mt\.|[A-Z][\w'’-]*)"
+_PLACE_NAME = rf"(?:the\s+)?{_PLACE_WORD}(?:(?:\s+|\s+(?:de|da|del|di|do|van|von|upon|on|sur|am|an|der|le|la|les|of)\s+){_PLACE_WORD})*"
+_BODY_BIRTH_PLACE = re.compile(
+    rf"\b(?:was|were)\s+born\b[^.;]{{0,80}}?\b(?:in|at)\s+({_PLACE_NAME}(?:,\s*{_PLACE_NAME}){{0,3}})"
+)
+_RELATIVE = re.compile(r"\b(?:father|mother|brother|sister|wife|husband|son|daughter|parents|family)\b.{0,40}$", re.IGNORECASE)
+
+
+def _apply_body_birth_place(record: Demographics, content: Node | None) -> None:
+    """Fill the birth place from the first 'X was born ... in PLACE' sentence of the article body."""
+    if content is None:
+        return
+    for paragraph in content.css("p")[:15]:
+        text = re.sub(r"\[[^\]]*\]", "", paragraph.text(separator="", strip=False).replace("\xa0", " "))
+        for match in _BODY_BIRTH_PLACE.finditer(text):
+            sentence_start = max(text.rfind(". ", 0, match.start()), 0)
+            if _RELATIVE.search(text[sentence_start: match.start() + 12]):
+                continue
+            place = re.sub(r"^the\s+", "", match.group(1))
+            _set_place(record, "birth", place, "body")
+            return
 
 
 # Categories ------------------------------------------------------------------------------------
@@ -476,9 +506,11 @@ def _set_place(record: Demographics, which: str, text: str | None, source: str) 
     place = Place(raw=text, city=parts[0] if parts and parts[0] != country else None)
     if len(parts) > 2:
         place.region = ", ".join(parts[1:-1]) if country == parts[-1] else ", ".join(parts[1:])
+    code = present_day_country(text)
     if codes:
         place.country = country
-        place.country_code = codes[0]
+    if code:
+        place.country_code = code
     getattr(record, which).place = place
     record.sources[f"{which}_place"] = source
 

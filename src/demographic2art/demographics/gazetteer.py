@@ -1,0 +1,200 @@
+"""City and region names mapped to the ISO alpha-2 code of their present-day country.
+
+Two tables are merged: the subdivisions of pycountry (ISO 3166-2 names that belong to one
+country only) and ``data/gazetteer.json``, a table of the towns named in the birth and death
+places of saved Wikipedia pages. :func:`build_gazetteer` writes that table from a folder of
+pages: an infobox place such as 'Haarlem, Netherlands' ends in its country, so 'Haarlem' maps to
+NL. A name that the pages place in different countries is kept only when at least two thirds of
+its mentions agree.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections import Counter, defaultdict
+from functools import lru_cache
+from importlib import resources
+
+import pycountry
+
+from .countries import US_STATES, _fold, country_codes
+
+logger = logging.getLogger(__name__)
+
+GAZETTEER_RESOURCE = "data/gazetteer.json"
+_MIN_SHARE = 2 / 3
+
+# Words that mark a state which no longer exists: its towns get the present-day country instead.
+_HISTORICAL = re.compile(
+    r"\b(?:empire|kingdom|republic of|duchy|principality|papal|dynasty|ssr|soviet|union|commonwealth|"
+    r"province of|colony|british america|county of|electorate|margraviate|landgraviate|governorate|"
+    r"austria-hungary|austro-hungary|prussia|czechoslovakia|yugoslavia|holy roman|netherlands\b(?=.*\w)|"
+    r"burgundian|habsburg|spanish|austrian|ottoman|confederation|free imperial|imperial|crown|viceroyalty|"
+    r"new spain|sultanate|shogunate|qing|joseon|raj|mandatory|territory|presidency|bavaria|saxony|"
+    r"hanover|württemberg|wurttemberg)\b",
+    re.IGNORECASE,
+)
+_NOW = re.compile(r"\((?:now|today|present-day|modern|modern-day|in present-day|actual|actuellement|hoy|oggi|heute)\s+(?:in\s+)?([^)]+)\)", re.IGNORECASE)
+
+
+def is_historical_state(name: str) -> bool:
+    """Return True when a country part names a state that no longer exists ('Russian Empire')."""
+    folded = re.sub(r"^the ", "", _fold(name))
+    if folded in _present_day_names():
+        return False
+    return bool(_HISTORICAL.search(folded))
+
+
+@lru_cache(maxsize=1)
+def _present_day_names() -> frozenset[str]:
+    names = {"republic of ireland", "united kingdom of great britain and northern ireland"}
+    for country in pycountry.countries:
+        for attribute in ("name", "common_name", "official_name"):
+            value = getattr(country, attribute, None)
+            if value:
+                names.add(_fold(value))
+    return frozenset(names)
+
+
+@lru_cache(maxsize=1)
+def _subdivision_table() -> dict[str, str]:
+    seen: dict[str, set[str]] = defaultdict(set)
+    for subdivision in pycountry.subdivisions:
+        seen[_fold(subdivision.name)].add(subdivision.country_code)
+    return {name: next(iter(codes)) for name, codes in seen.items() if len(codes) == 1 and len(name) > 3}
+
+
+@lru_cache(maxsize=1)
+def _page_table() -> dict[str, str]:
+    try:
+        text = resources.files("demographic2art.demographics").joinpath(GAZETTEER_RESOURCE).read_text("utf-8")
+    except FileNotFoundError:
+        logger.warning("gazetteer table %s is missing; towns are matched by ISO 3166-2 names only", GAZETTEER_RESOURCE)
+        return {}
+    return json.loads(text)
+
+
+def town_country(name: str | None) -> str | None:
+    """Return the ISO alpha-2 code of the present-day country of a town or region name, or None."""
+    if not name:
+        return None
+    folded = _fold(name)
+    folded = re.sub(r"^(?:the|near|nr\.?)\s+", "", folded)
+    return _page_table().get(folded) or _subdivision_table().get(folded)
+
+
+def present_day_country(place_text: str | None) -> str | None:
+    """Return the code of the present-day country a place lies in, reading '(now X)' first.
+
+    'Smilavichy, Minsk Governorate, Russian Empire (now Belarus)' gives BY. A place that names
+    a state that no longer exists is looked up town by town in the gazetteer, so 'Brussels, United
+    Kingdom of the Netherlands' gives BE.
+    """
+    if not place_text:
+        return None
+    now = _NOW.search(place_text)
+    if now:
+        for part in reversed(now.group(1).split(",")):
+            codes = country_codes(part)
+            if len(codes) == 1:
+                return codes[0]
+    text = _NOW.sub("", re.sub(r"\[[^\]]*\]", "", place_text))
+    parts = [p.strip() for p in re.split(r",|\bnear\b|\(|\)", text) if p.strip()]
+    if not parts:
+        return None
+    last_codes = country_codes(parts[-1])
+    if last_codes and not is_historical_state(parts[-1]) and len(last_codes) == 1:
+        return last_codes[0]
+    if _fold(parts[-1]) in US_STATES and len(parts) > 1:
+        return "US"
+    for part in parts:
+        code = town_country(part)
+        if code:
+            return code
+    if last_codes:
+        return last_codes[0]
+    return None
+
+
+def build_gazetteer(pages_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """Return a town-to-country table read from the birth and death places of saved pages.
+
+    Only places whose last part is a present-day country (or a U.S. state) teach their other
+    parts; names that are themselves countries are left out.
+    """
+    from .offline import extract_page
+
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for name in sorted(os.listdir(pages_dir)):
+        if not name.endswith(".html"):
+            continue
+        with open(os.path.join(pages_dir, name), "rb") as handle:
+            data = handle.read()
+        record = extract_page(data, artist_key=name[:-5])
+        record_text = _paragraph_text(data) if record.page_kind in ("biography", "other_language") else ""
+        for event in (record.birth, record.death):
+            for town, code in _place_lessons(event.place.raw):
+                votes[town][code] += 1
+        for town, code in _text_lessons(record_text):
+            votes[town][code] += 1
+    table = {}
+    for town, counter in votes.items():
+        code, count = counter.most_common(1)[0]
+        if count / sum(counter.values()) >= _MIN_SHARE:
+            table[town] = code
+    logger.info("gazetteer: %d names from %s", len(table), pages_dir)
+    return dict(sorted(table.items()))
+
+
+_TOWN_COUNTRY = re.compile(r"\b(?:in|at|near|of)\s+([A-Z][\w'’-]+(?:[ -][A-Z][\w'’-]+){0,2}),\s+([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?)\b")
+
+
+def _paragraph_text(data: bytes) -> str:
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(data.decode("utf-8", errors="replace"))
+    content = tree.css_first("#mw-content-text") or tree.body
+    if content is None:
+        return ""
+    return " ".join(p.text(separator="", strip=False) for p in content.css("p"))
+
+
+def _text_lessons(text: str) -> list[tuple[str, str]]:
+    """Return (town, code) pairs from phrases such as 'in Gleisweiler, Germany' in article text."""
+    lessons = []
+    for match in _TOWN_COUNTRY.finditer(text):
+        town, country = match.group(1), match.group(2)
+        codes = country_codes(country)
+        if _fold(country) in US_STATES:
+            codes = ("US",)
+        if len(codes) != 1 or is_historical_state(country) or country_codes(town):
+            continue
+        lessons.append((_fold(town), codes[0]))
+    return lessons
+
+
+def _place_lessons(place_text: str | None) -> list[tuple[str, str]]:
+    if not place_text:
+        return []
+    text = _NOW.sub("", re.sub(r"\[[^\]]*\]", "", place_text))
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) < 2:
+        return []
+    last = parts[-1]
+    codes = country_codes(last)
+    if _fold(last) in US_STATES:
+        codes = ("US",)
+    if len(codes) != 1 or is_historical_state(last):
+        return []
+    lessons = []
+    for part in parts[:-1]:
+        folded = _fold(part)
+        if country_codes(folded) or not re.search(r"[^\W\d_]{3,}", folded) or len(folded) > 40:
+            continue
+        if re.search(r"\d|\b(?:born|died|aged|near|hospital|house|street|farm)\b", folded):
+            continue
+        lessons.append((folded, codes[0]))
+    return lessons
