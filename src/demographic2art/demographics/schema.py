@@ -76,6 +76,54 @@ class LLMOutcome(BaseModel):
     cached: bool = False
 
 
+class Education(BaseModel):
+    """One school or teacher the artist studied at or with."""
+
+    school: str
+    degree: str | None = None
+    year: int | None = Field(default=None, description="year of study or graduation")
+    source: FieldSource | None = None
+
+
+class Affiliation(BaseModel):
+    """Membership of a group, movement, society or institution."""
+
+    group: str
+    kind: str | None = Field(default=None, description="movement, group, society, academy, institution, ...")
+    start_year: int | None = None
+    end_year: int | None = None
+    source: FieldSource | None = None
+
+
+class Residence(BaseModel):
+    """A place the artist lived in (``kind`` residence) or visited (``kind`` visit)."""
+
+    place: Place
+    kind: Literal["residence", "visit"] = "residence"
+    start_year: int | None = None
+    end_year: int | None = None
+    source: FieldSource | None = None
+
+
+class Interaction(BaseModel):
+    """Contact with another person: teacher, pupil, spouse, friend, patron, collaborator."""
+
+    name: str
+    artist_role: str | None = Field(default=None, description="the artist's role, e.g. pupil")
+    other_role: str | None = Field(default=None, description="the other person's role, e.g. teacher")
+    year: int | None = None
+    place: str | None = None
+    source: FieldSource | None = None
+
+
+class StatedAttribute(BaseModel):
+    """A sensitive attribute (ethnicity, religion) kept only where the page states it, with the quote."""
+
+    value: str
+    quote: str = Field(description="the page text that states the value")
+    source: FieldSource | None = None
+
+
 class Demographics(BaseModel):
     """Demographic record of one artist, extracted from one saved page."""
 
@@ -94,4 +142,12 @@ class Demographics(BaseModel):
     review_reasons: list[str] = Field(default_factory=list)
     candidates: list[str] = Field(default_factory=list)
     quotes: dict[str, str] = Field(default_factory=dict, description="field -> input text an LLM value came from")
+    education_details: list[Education] = Field(default_factory=list)
+    affiliations: list[Affiliation] = Field(default_factory=list)
+    residences: list[Residence] = Field(default_factory=list)
+    interactions: list[Interaction] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list, description="languages spoken, as English names")
+    ethnicity: StatedAttribute | None = Field(default=None, description="left out of exports unless enabled")
+    religion: StatedAttribute | None = Field(default=None, description="left out of exports unless enabled")
+    wikidata_id: str | None = None
     llm: LLMOutcome | None = None

@@ -14,6 +14,7 @@ from ..errors import MissingFileError
 from ..keys import normalise_slug
 from ..workspace import Workspace
 from .offline import extract_page
+from .overrides import OVERRIDES_FILE, Override, apply_overrides, parse_overrides
 from .schema import Demographics
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,11 @@ def flat_row(record: Demographics) -> dict:
 
 
 def extract_workspace(workspace: Workspace, *, artists: Iterable[str] | None = None) -> ExtractSummary:
-    """Extract every imported page (or the selected artists) and write the JSON records and the table."""
+    """Extract every imported page (or the selected artists) and write the JSON records and the table.
+
+    The researcher's ``demographics/overrides.csv``, when present, is applied to every record
+    after extraction.
+    """
     import pandas as pd
 
     names = [n for n in workspace.storage.listdir(HTML_DIR) if n.endswith(".html")]
@@ -81,12 +86,14 @@ def extract_workspace(workspace: Workspace, *, artists: Iterable[str] | None = N
             f"no pages in {workspace.url}/{HTML_DIR}; run 'd2a bios import SOURCE -w {workspace.url}' first"
         )
     wanted = None if artists is None else {normalise_slug(a) for a in artists}
+    overrides = load_workspace_overrides(workspace)
     rows = []
     for name in names:
         key = name[: -len(".html")]
         if wanted is not None and key not in wanted:
             continue
         record = extract_page(workspace.storage.read_bytes(f"{HTML_DIR}/{name}"), artist_key=key)
+        apply_overrides(record, overrides)
         workspace.storage.write_json(f"{JSON_DIR}/{key}.json", record.model_dump(mode="json"))
         rows.append(flat_row(record))
     frame = pd.DataFrame(rows, columns=COLUMNS)
@@ -97,3 +104,10 @@ def extract_workspace(workspace: Workspace, *, artists: Iterable[str] | None = N
     review = sum(bool(row["needs_review"]) for row in rows)
     logger.info("extracted %d pages: %s", len(rows), kinds)
     return ExtractSummary(extracted=len(rows), kinds=kinds, needs_review=review)
+
+
+def load_workspace_overrides(workspace: Workspace) -> list[Override]:
+    """Return the overrides in the workspace's ``demographics/overrides.csv`` (none when absent)."""
+    if not workspace.storage.exists(OVERRIDES_FILE):
+        return []
+    return parse_overrides(workspace.storage.read_text(OVERRIDES_FILE), origin=f"{workspace.url}/{OVERRIDES_FILE}")
