@@ -40,6 +40,38 @@ class TrainConfig(BaseModel):
     )
     split: Literal["train", "all"] = "train"
     max_images: int | None = Field(None, ge=1)
+    # Data
+    aspect_buckets: bool = Field(
+        False, description="Group images by aspect ratio, each bucket at its own size of about resolution**2 pixels."
+    )
+    crop: Literal["center", "random"] = Field(
+        "center", description="Centre crop (latents cached once) or a random crop each step (encoded per step)."
+    )
+    random_flip: bool = Field(False, description="Flip each image horizontally with probability 0.5 per step.")
+    cache_latents: bool = Field(
+        True, description="Store latent distributions under cache/latents/ and reuse them across runs."
+    )
+    # Memory and optimizer
+    gradient_checkpointing: bool = Field(False, description="Recompute activations in the backward pass to save memory.")
+    use_8bit_adam: bool = Field(False, description="bitsandbytes AdamW8bit instead of torch AdamW (CUDA only).")
+    adam_weight_decay: float = Field(1e-2, ge=0)
+    # Checkpoints
+    checkpointing_steps: int | None = Field(None, ge=1, description="Save a resumable checkpoint every N steps.")
+    checkpoints_total_limit: int | None = Field(None, ge=1, description="Keep at most this many checkpoints.")
+    resume_from: str | None = Field(
+        None, description="'latest' (the run's newest checkpoint) or a checkpoint folder to continue from."
+    )
+    # Validation and logs
+    validation_steps: int | None = Field(None, ge=1, description="Compute the validation loss every N steps.")
+    sample_prompts: tuple[str, ...] = Field((), description="Prompts of the validation sample images.")
+    sample_seeds: tuple[int, ...] = Field((42,), description="Seeds of the validation sample images.")
+    sample_steps: int | None = Field(
+        None, ge=1, description="Render the sample images every N steps (always at the end when prompts are given)."
+    )
+    sample_inference_steps: int = Field(20, ge=1)
+    sample_guidance_scale: float = Field(7.5, ge=0)
+    report_to: tuple[Literal["tensorboard", "wandb"], ...] = ("tensorboard",)
+    wandb_project: str = "demographic2art"
 
     @model_validator(mode="after")
     def _defaults(self) -> "TrainConfig":

@@ -1,43 +1,157 @@
-"""Training examples: images as normalised tensors and captions as CLIP token ids."""
+"""Training examples: RGB images fitted to their training size, and captions as CLIP token ids.
+
+Images are decoded once, converted to 8-bit RGB by :func:`demographic2art.images.convert.to_rgb`
+(greyscale, CMYK, palette, alpha composited on white, 16-bit rescaled) and resized so they cover
+their training size. Without aspect-ratio buckets every image trains at ``resolution`` x
+``resolution``; with buckets each image goes to the bucket whose aspect ratio is nearest its own,
+and every bucket has about ``resolution**2`` pixels.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
-from dataclasses import dataclass
+import math
+from collections import Counter
+from dataclasses import dataclass, field
 
 from ..errors import DataError, MissingFileError
 from ..workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
+ATTRIBUTE_COLUMNS = ("gender", "nationality", "birth_decade", "movement", "style", "genre")
+
 
 @dataclass
 class TrainingSet:
-    """Pixels in [-1, 1] (N, 3, H, W), token ids (N, 77), and the keys and captions behind them."""
+    """The images of one split, fitted to their bucket sizes, with token ids and captions.
 
-    pixels: "torch.Tensor"  # noqa: F821
+    ``images`` are RGB images already resized to cover ``sizes[i]`` (width, height); centre
+    crops are already applied, random crops are taken per step. ``buckets`` maps each
+    (width, height) to the indices of its images.
+    """
+
+    images: list
+    sizes: list[tuple[int, int]]
     input_ids: "torch.Tensor"  # noqa: F821
     keys: list[str]
     captions: list[str]
     cut_captions: list[dict]
+    image_sha256: list[str] = field(default_factory=list)
+    conversions: dict[str, int] = field(default_factory=dict)
+    attributes: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def buckets(self) -> dict[tuple[int, int], list[int]]:
+        grouped: dict[tuple[int, int], list[int]] = {}
+        for index, size in enumerate(self.sizes):
+            grouped.setdefault(size, []).append(index)
+        return dict(sorted(grouped.items()))
+
+    @property
+    def pixels(self):
+        """All images as one (N, 3, H, W) tensor in [-1, 1]; only when every image has one size."""
+        import torch
+
+        if len(set(self.sizes)) != 1:
+            raise DataError("images have several bucket sizes; read them per bucket with pixels_of()")
+        return torch.stack([fit_image(image, *size) for image, size in zip(self.images, self.sizes)])
+
+    def pixels_of(self, indices: list[int], *, flips: list[bool] | None = None, offsets: list[tuple[int, int]] | None = None):
+        """Return the images ``indices`` (one size) as a tensor in [-1, 1], with the given flips and crop offsets."""
+        import torch
+
+        tensors = []
+        for n, index in enumerate(indices):
+            tensors.append(
+                fit_image(
+                    self.images[index], *self.sizes[index],
+                    flip=bool(flips[n]) if flips is not None else False,
+                    offset=offsets[n] if offsets is not None else None,
+                )
+            )
+        return torch.stack(tensors)
 
 
-def image_to_tensor(image, resolution: int):
-    """Resize the shorter side to ``resolution``, centre-crop a square and scale to [-1, 1]."""
+def load_rgb(data: bytes):
+    """Decode image bytes to an 8-bit RGB Pillow image, returning it and the conversion flags."""
+    from PIL import Image, ImageOps
+
+    from ..images.convert import to_rgb
+
+    flags: list[str] = []
+    with Image.open(io.BytesIO(data)) as opened:
+        opened.load()
+        upright = ImageOps.exif_transpose(opened) or opened
+        image = to_rgb(upright, flags)
+        if image is upright:
+            image = image.copy()
+    return image, flags
+
+
+def bucket_sizes(resolution: int, step: int, *, min_side: int | None = None, max_side: int | None = None) -> list[tuple[int, int]]:
+    """Return (width, height) buckets, multiples of ``step``, of at most ``resolution**2`` pixels.
+
+    For each width from ``min_side`` to ``max_side`` the height is the largest multiple of
+    ``step`` that keeps the area within ``resolution**2`` (the scheme of kohya's sd-scripts).
+    """
+    if resolution < step:
+        raise DataError(f"resolution {resolution} px is smaller than the model's size step of {step} px")
+    max_area = resolution * resolution
+    low = max(step, (min_side or resolution // 2) // step * step)
+    high = max(low, (max_side or resolution * 2) // step * step)
+    sizes = set()
+    for width in range(low, high + 1, step):
+        height = min(high, max_area // width // step * step)
+        if height >= low:
+            sizes.add((width, height))
+            sizes.add((height, width))
+    base = resolution // step * step
+    sizes.add((base, base))
+    return sorted(sizes)
+
+
+def nearest_bucket(size: tuple[int, int], buckets: list[tuple[int, int]]) -> tuple[int, int]:
+    """Return the bucket whose aspect ratio (as a log ratio) is nearest the image's."""
+    aspect = math.log(size[0] / size[1])
+    return min(buckets, key=lambda bucket: (abs(math.log(bucket[0] / bucket[1]) - aspect), -bucket[0] * bucket[1]))
+
+
+def cover_resize(image, width: int, height: int):
+    """Resize so the image covers ``width`` x ``height``, keeping its aspect ratio (bicubic)."""
+    from PIL import Image
+
+    scale = max(width / image.width, height / image.height)
+    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+    if size == image.size:
+        return image
+    return image.resize(size, Image.Resampling.BICUBIC)
+
+
+def centre_offset(image, width: int, height: int) -> tuple[int, int]:
+    return (image.width - width) // 2, (image.height - height) // 2
+
+
+def fit_image(image, width: int, height: int, *, flip: bool = False, offset: tuple[int, int] | None = None):
+    """Crop ``image`` (already covering the size) at ``offset`` (default centre), flip it, scale to [-1, 1]."""
     import numpy as np
     import torch
     from PIL import Image
 
-    image = image.convert("RGB")
-    scale = resolution / min(image.size)
-    size = (max(resolution, round(image.width * scale)), max(resolution, round(image.height * scale)))
-    image = image.resize(size, Image.Resampling.BICUBIC)
-    left = (image.width - resolution) // 2
-    top = (image.height - resolution) // 2
-    image = image.crop((left, top, left + resolution, top + resolution))
+    image = cover_resize(image, width, height)
+    left, top = offset if offset is not None else centre_offset(image, width, height)
+    image = image.crop((left, top, left + width, top + height))
+    if flip:
+        image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     array = np.asarray(image, dtype=np.float32) / 127.5 - 1.0
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+
+
+def image_to_tensor(image, resolution: int):
+    """Resize the shorter side to ``resolution``, centre-crop a square and scale to [-1, 1]."""
+    return fit_image(image.convert("RGB"), resolution, resolution)
 
 
 def tokenize(tokenizer, captions: list[str]):
@@ -47,12 +161,21 @@ def tokenize(tokenizer, captions: list[str]):
 
 
 def load_training_set(
-    workspace: Workspace, tokenizer, resolution: int, *, split: str = "train", max_images: int | None = None
+    workspace: Workspace,
+    tokenizer,
+    resolution: int,
+    *,
+    split: str = "train",
+    max_images: int | None = None,
+    buckets: list[tuple[int, int]] | None = None,
+    crop: str = "center",
 ) -> TrainingSet:
-    """Read the captions table and the images it names from the workspace."""
-    import torch
-    from PIL import Image
+    """Read the captions table and the images it names from the workspace.
 
+    ``buckets``, when given, are the (width, height) sizes images are assigned to by aspect
+    ratio; otherwise every image trains at ``resolution`` square. With ``crop="center"`` the
+    stored images are already cropped; with ``"random"`` they keep the resized margin.
+    """
     storage = workspace.storage
     if not storage.exists("captions/captions.parquet"):
         raise MissingFileError(f"{storage.url}/captions/captions.parquet does not exist; run 'd2a captions build' first")
@@ -67,14 +190,39 @@ def load_training_set(
         table = table.head(max_images)
     if table.empty:
         raise DataError(f"{storage.url}/captions/captions.parquet has no captions to train on")
-    pixels = []
+    images, sizes, hashes = [], [], []
+    conversions: Counter[str] = Counter()
     for file_name in table["file_name"]:
-        with Image.open(io.BytesIO(storage.read_bytes(f"images/files/{file_name}"))) as image:
-            pixels.append(image_to_tensor(image, resolution))
+        data = storage.read_bytes(f"images/files/{file_name}")
+        image, flags = load_rgb(data)
+        conversions.update(flags)
+        size = nearest_bucket(image.size, buckets) if buckets else (resolution, resolution)
+        image = cover_resize(image, *size)
+        if crop == "center":
+            left, top = centre_offset(image, *size)
+            image = image.crop((left, top, left + size[0], top + size[1]))
+        images.append(image)
+        sizes.append(size)
+        hashes.append(hashlib.sha256(data).hexdigest())
     captions = table["caption"].tolist()
     keys = table["key"].tolist()
-    logger.info("loaded %d training images at %d px", len(pixels), resolution)
-    return TrainingSet(torch.stack(pixels), tokenize(tokenizer, captions), keys, captions, caption_report(tokenizer, keys, captions))
+    attributes = {
+        column: {str(value): int(count) for value, count in table[column].fillna("unknown").value_counts().items()}
+        for column in ATTRIBUTE_COLUMNS
+        if column in table.columns
+    }
+    logger.info("loaded %d %s images in %d size(s)", len(images), split, len(set(sizes)))
+    return TrainingSet(
+        images=images,
+        sizes=sizes,
+        input_ids=tokenize(tokenizer, captions),
+        keys=keys,
+        captions=captions,
+        cut_captions=caption_report(tokenizer, keys, captions),
+        image_sha256=hashes,
+        conversions=dict(conversions),
+        attributes=attributes,
+    )
 
 
 def caption_report(tokenizer, keys: list[str], captions: list[str]) -> list[dict]:
@@ -98,9 +246,11 @@ def caption_report(tokenizer, keys: list[str], captions: list[str]) -> list[dict
     return report
 
 
-def load_validation_set(workspace: Workspace, tokenizer, resolution: int) -> TrainingSet | None:
-    """Return the held-out validation images, or None when the captions table has none."""
+def load_validation_set(
+    workspace: Workspace, tokenizer, resolution: int, *, buckets: list[tuple[int, int]] | None = None
+) -> TrainingSet | None:
+    """Return the held-out validation images (centre-cropped), or None when the captions table has none."""
     table = workspace.storage.read_parquet("captions/captions.parquet", columns=["split"])
     if not (table["split"] == "validation").any():
         return None
-    return load_training_set(workspace, tokenizer, resolution, split="validation")
+    return load_training_set(workspace, tokenizer, resolution, split="validation", buckets=buckets)
