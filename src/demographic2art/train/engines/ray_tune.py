@@ -3,9 +3,9 @@
 Each trial trains one run with :func:`~demographic2art.train.train_lora` and writes it to
 the workspace, which every Ray node must reach (a shared folder or an ``s3://``
 workspace). A trial takes one GPU where the cluster has GPUs, else one CPU and one torch
-thread. A failed trial is retried up to ``max_failures`` times; where ``TrainConfig`` has a
-``resume`` setting the retry continues from the run's last checkpoint, otherwise it
-trains the run again from the start. Tune's experiment state is stored under
+thread. A failed trial is retried up to ``max_failures`` times. The retry continues from the
+run's latest checkpoint when the failed attempt saved one (``checkpointing_steps``), and
+otherwise trains the run again from step 1. Tune's experiment state is stored under
 ``storage_path``: a folder (default ``runs/<sweep>/ray`` of a local workspace) or an
 ``s3://`` URL.
 
@@ -127,7 +127,7 @@ def _tune_trial(space: dict, *, workspace: Workspace, guard=None, use_gpu: bool 
     config = TrainConfig.model_validate(space["config"])
     attempts = _count_attempt(workspace, config.run_name)
     if attempts > 1:
-        config = _resume_settings(config)
+        config = _resume_settings(workspace, config)
         logger.warning("sweep run %s: attempt %d after a failure", config.run_name, attempts)
     result = train_lora(workspace, config, guard=guard)
     tune.report(
@@ -143,14 +143,16 @@ def _count_attempt(workspace: Workspace, run: str) -> int:
     return previous + 1
 
 
-def _resume_settings(config: TrainConfig) -> TrainConfig:
-    """Return the config of a retried run: resumed from its last checkpoint where ``TrainConfig`` supports it."""
-    field = TrainConfig.model_fields.get("resume")
-    if field is None:
-        # NOTE: TrainConfig has no resume setting yet, so a retry trains the run again from step 1.
+def _resume_settings(workspace: Workspace, config: TrainConfig) -> TrainConfig:
+    """Return the config of a retried run: resumed from its latest checkpoint where the failed attempt saved one."""
+    if "resume_from" not in TrainConfig.model_fields or config.resume_from:
         return config
-    value: Any = True if field.annotation in (bool, bool | None) else "latest"
-    return config.model_copy(update={"resume": value})
+    from ..checkpoints import checkpoint_folders
+
+    if not checkpoint_folders(workspace.storage, config.run_name):
+        logger.warning("sweep run %s has no checkpoint to resume from, so it trains again from step 1", config.run_name)
+        return config
+    return config.model_copy(update={"resume_from": "latest"})
 
 
 def _outcome(workspace: Workspace, result) -> dict[str, Any]:
