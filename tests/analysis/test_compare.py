@@ -49,13 +49,13 @@ def test_compare_writes_stats_and_report(comparison):
     assert "NaN" not in text
     summary = json.loads(text)
     assert summary["stand_in_model"] is True
-    assert len(summary["multivariate"]) == 3
+    assert len(summary["whole_set"]) == 3
 
 
 def test_compare_report_has_banner_and_figures(comparison):
     page = (Path(comparison.folder) / "report.html").read_text()
     assert page.index("stand-in model") < page.index("<h1>")
-    assert page.count("data:image/png;base64,") == 4
+    assert page.count("data:image/png;base64,") == 9
 
 
 def test_compare_groups_share_seeds_and_settings(comparison):

@@ -22,20 +22,31 @@ from ..errors import InvalidValueError, MissingFileError
 from ..workspace import Workspace
 from . import report as html_report
 from .features import TESTED_FEATURES, extract_features
-from .stats import DEFAULT_BOOTSTRAP, DEFAULT_PERMUTATIONS, Comparison, compare_pairs, multivariate_test
+from .embeddings import load_backend
+from .stats import DEFAULT_BOOTSTRAP, DEFAULT_PERMUTATIONS, Comparison, compare_pairs
+from .twosample import DEFAULT_C2ST_PERMUTATIONS, json_rows, whole_set_tests
 
 logger = logging.getLogger(__name__)
 
 NEUTRAL_GROUP = "neutral"
 LORA_OFF_SUFFIX = " (LoRA weight 0)"
 STAND_IN_SIZE = 64
+WHOLE_SET_NOTE = (
+    "<p>Energy distance: permutation test on pooled z-scores (rows relabelled freely, so conservative for seed pairs). "
+    "C2ST: cross-validated accuracy of an L2 logistic regression, 0.5 is chance; its p swaps labels within seed pairs. "
+    "The Fréchet distance uses the FID formula on these vectors, so it is not comparable with published FID.</p>"
+)
 DEFAULT_SEED_START = 1000
 PACKAGES = ("demographic2art", "diffusers", "torch", "transformers", "numpy", "scipy", "pandas", "pillow")
 
 
 @dataclass
 class ComparisonResult:
-    """Tables and manifest of one comparison, with the paths of its files under ``portfolios/<name>/``."""
+    """Tables and manifest of one comparison, with the paths of its files under ``portfolios/<name>/``.
+
+    ``multivariate`` holds the whole-set tests of each comparison (energy distance,
+    classifier two-sample test, Fréchet distance).
+    """
 
     name: str
     folder: str
@@ -140,7 +151,11 @@ def compare_groups(
     artwork: ArtworkFields | None = None,
     n_boot: int = DEFAULT_BOOTSTRAP,
     n_perm: int = DEFAULT_PERMUTATIONS,
+    c2st_perm: int = DEFAULT_C2ST_PERMUTATIONS,
     device: str | None = None,
+    engine: str = "local",
+    workers: int | None = None,
+    embedding: str | None = None,
 ) -> ComparisonResult:
     """Generate a portfolio per group with shared seeds, extract features and compare groups.
 
@@ -148,10 +163,16 @@ def compare_groups(
     group uses ``seeds[i]`` and caption template ``i % templates``. Writes images with
     sidecars, ``manifest.json``, ``features.csv``, ``stats.csv``, ``stats.json`` and
     ``report.html`` under ``portfolios/<name>/``. ``lora='best'`` picks the workspace's best
-    training run (``runs/best.json``, else the lowest loss).
+    training run (``runs/best.json``, else the lowest loss). ``engine`` is ``'local'`` or
+    ``'ray'`` (a Ray Data batch job with ``workers`` model copies); both write the same
+    files. ``embedding`` picks the vectors of the whole-set tests (see
+    :func:`~demographic2art.analysis.embeddings.load_backend`).
     """
-    from ..generate import GenerationParams, Generator, save_generation
+    from ..generate import Generator, save_generation
+    from .generation import ENGINES, generate_local, generate_ray
 
+    if engine not in ENGINES:
+        raise InvalidValueError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     ws = _resolve_workspace(workspace)
     seeds = _validate(groups, n_images, seeds, templates)
     attributes = {group_label(g): group_attributes(g) for g in groups}
@@ -166,71 +187,149 @@ def compare_groups(
     name = name or _slug("-vs-".join(attributes))
     folder = f"portfolios/{name}"
     artwork = artwork or ArtworkFields()
+    # The driver loads the model too: it names the model and LoRA in the sidecars and tells
+    # whether the model is a stand-in.
     generator = Generator(model, lora, device=device)
     stand_in = generator.native_size <= STAND_IN_SIZE
 
     # (group label, attributes, LoRA weight); the first group at weight 0 is a control.
-    plan: list[tuple[str, ArtistAttributes, float]] = [(label, attrs, 1.0) for label, attrs in attributes.items()]
+    groups_plan: list[tuple[str, ArtistAttributes, float]] = [(label, attrs, 1.0) for label, attrs in attributes.items()]
     if controls:
-        plan.append((NEUTRAL_GROUP, ArtistAttributes(), 1.0))
+        groups_plan.append((NEUTRAL_GROUP, ArtistAttributes(), 1.0))
         if lora is not None:
             first_label, first_attrs = next(iter(attributes.items()))
-            plan.append((first_label + LORA_OFF_SUFFIX, first_attrs, 0.0))
-
+            groups_plan.append((first_label + LORA_OFF_SUFFIX, first_attrs, 0.0))
     records = []
-    images: dict[str, list] = {}
-    for label, attrs, weight in plan:
-        images[label] = []
+    for label, attrs, weight in groups_plan:
         for index, seed in enumerate(seeds):
             template = index % templates
             prompt = compose_caption(artwork, attrs, template=template, include_year=False)
-            params = GenerationParams(prompt=prompt, seed=seed, steps=steps, guidance_scale=guidance_scale, lora_weight=weight)
-            image = generator.generate(params)[0]
             relpath = f"{folder}/images/{_slug(label)}/{seed}.png"
-            save_generation(
-                ws.storage, relpath, image, params, model=generator.model_name, lora=generator.lora_name,
-                extra={"group": label, "template": template},
-            )
-            images[label].append(image)
             records.append({"group": label, "seed": seed, "template": template, "prompt": prompt, "lora_weight": weight, "file": relpath})
-        logger.info("generated %d images for %s", len(seeds), label)
+
+    if engine == "ray":
+        generated = generate_ray(records, model=model, lora=lora, steps=steps, guidance_scale=guidance_scale, workers=workers, device=device)
+    else:
+        generated = generate_local(records, generator=generator, steps=steps, guidance_scale=guidance_scale)
+    from ..generate import GenerationParams
+
+    for record, image in zip(records, generated):
+        params = GenerationParams(prompt=record["prompt"], seed=record["seed"], steps=steps, guidance_scale=guidance_scale, lora_weight=record["lora_weight"])
+        save_generation(
+            ws.storage, record["file"], image, params, model=generator.model_name, lora=generator.lora_name,
+            extra={"group": record["group"], "template": record["template"]},
+        )
+    logger.info("generated %d images for %d groups with the %s engine", len(records), len(groups_plan), engine)
 
     manifest = {
         "name": name,
         "groups": list(attributes),
-        "controls": [label for label, _, _ in plan[len(attributes):]],
+        "attributes": {label: group for label, group in zip(attributes, groups)},
+        "controls": [label for label, _, _ in groups_plan[len(attributes):]],
         "model": model,
         "stand_in_model": stand_in,
         "lora": lora,
         "lora_sha256": file_sha256(lora) if lora else None,
+        "engine": engine,
         "settings": {"n_images": n_images, "steps": steps, "guidance_scale": guidance_scale, "templates": templates, "scheduler": "ddim"},
         "seeds": seeds,
         "images": records,
         "packages": package_versions(),
     }
     ws.storage.write_json(f"{folder}/manifest.json", manifest)
+    return analyze_portfolio(ws, name, n_boot=n_boot, n_perm=n_perm, c2st_perm=c2st_perm, embedding=embedding, images=generated)
 
+
+def read_portfolio(workspace: Workspace | str, name: str):
+    """Return the manifest of ``portfolios/<name>/`` and its images in manifest order.
+
+    The manifest lists ``groups`` (the compared groups), ``controls`` and ``images``
+    (rows with ``group``, ``seed`` and ``file``, a workspace-relative path), as
+    :func:`compare_groups` writes it; a portfolio saved from the web app uses the same
+    layout. A missing image file raises, because pairs would no longer match.
+    """
+    from PIL import Image
+    import io
+
+    ws = _resolve_workspace(workspace)
+    path = f"portfolios/{name}/manifest.json"
+    if not ws.storage.exists(path):
+        raise MissingFileError(f"{ws.url}/{path} is missing; generate the portfolio with 'd2a compare' or save it from the web app")
+    manifest = ws.storage.read_json(path)
+    for key in ("groups", "images"):
+        if key not in manifest:
+            raise InvalidValueError(f"{ws.url}/{path} has no {key!r} list; it is not a portfolio manifest")
+    images = []
+    for record in manifest["images"]:
+        relpath = record["file"]
+        if not ws.storage.exists(relpath):
+            raise MissingFileError(f"portfolio image {relpath} listed in {path} is missing; regenerate the portfolio")
+        images.append(Image.open(io.BytesIO(ws.storage.read_bytes(relpath))).convert("RGB"))
+    return manifest, images
+
+
+def analyze_portfolio(
+    workspace: Workspace | str,
+    name: str,
+    *,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    n_perm: int = DEFAULT_PERMUTATIONS,
+    c2st_perm: int = DEFAULT_C2ST_PERMUTATIONS,
+    embedding: str | None = None,
+    images: list | None = None,
+    seed: int = 0,
+) -> ComparisonResult:
+    """Extract features of a saved portfolio, compare its groups and write the statistics and report.
+
+    Groups are compared as seed pairs: each group against each other, each against the
+    neutral control, and the first group against its LoRA-weight-0 control when present.
+    ``images`` may pass the portfolio's images in manifest order to skip reading them.
+    """
     import pandas as pd
 
-    all_images = [image for label, _, _ in plan for image in images[label]]
-    features = extract_features(all_images, ids=[r["file"] for r in records])
-    features = pd.concat([pd.DataFrame(records)[["group", "seed", "template", "prompt", "lora_weight"]], features], axis=1)
+    ws = _resolve_workspace(workspace)
+    if images is None:
+        manifest, images = read_portfolio(ws, name)
+    else:
+        manifest = ws.storage.read_json(f"portfolios/{name}/manifest.json")
+    folder = f"portfolios/{name}"
+    records = manifest["images"]
+    labels = list(manifest["groups"])
+    controls = list(manifest.get("controls", []))
+    stand_in = bool(manifest.get("stand_in_model", False))
 
-    labels = list(attributes)
+    table = pd.DataFrame(records)
+    for column, default in (("template", 0), ("prompt", ""), ("lora_weight", 1.0)):
+        if column not in table:
+            table[column] = default
+    features = extract_features(images, ids=[r["file"] for r in records])
+    features = pd.concat([table[["group", "seed", "template", "prompt", "lora_weight"]], features], axis=1)
+    backend = load_backend(embedding)
+    vectors = backend.embed(features, images)
+    vector_columns = list(vectors.columns)
+    if backend.name != "features":
+        features = pd.concat([features, vectors], axis=1)
+
     comparisons = [Comparison(a, b, paired=True) for i, a in enumerate(labels) for b in labels[i + 1 :]]
-    if controls:
+    if NEUTRAL_GROUP in controls:
         comparisons += [Comparison(label, NEUTRAL_GROUP, paired=True) for label in labels]
-        if lora is not None:
-            comparisons.append(Comparison(labels[0], labels[0] + LORA_OFF_SUFFIX, paired=True))
-    stats = compare_pairs(features, "group", comparisons, TESTED_FEATURES, pair_by="seed", n_boot=n_boot)
-    # NOTE: the energy-distance test permutes rows without keeping seed pairs, so it is
-    # conservative for the paired design.
-    multivariate = [multivariate_test(features, "group", c.name_a, c.name_b, TESTED_FEATURES, n_perm=n_perm) for c in comparisons]
-
-    files = _write_outputs(ws, folder, name, features, stats, multivariate, manifest, images, seeds, stand_in)
+    lora_off = [c for c in controls if c.endswith(LORA_OFF_SUFFIX)]
+    if lora_off:
+        comparisons.append(Comparison(labels[0], lora_off[0], paired=True))
+    stats = compare_pairs(features, "group", comparisons, TESTED_FEATURES, pair_by="seed", n_boot=n_boot, seed=seed)
+    whole_set = [
+        whole_set_tests(features, "group", c.name_a, c.name_b, vector_columns, pair_by="seed", n_perm=n_perm, c2st_perm=c2st_perm, seed=seed)
+        | {"vectors": backend.name}
+        for c in comparisons
+    ]
+    by_group: dict[str, list] = {}
+    for record, image in zip(records, images):
+        by_group.setdefault(record["group"], []).append(image)
+    seeds = list(dict.fromkeys(int(r["seed"]) for r in records))
+    files = _write_outputs(ws, folder, name, features, stats, whole_set, manifest, by_group, seeds, stand_in, backend.name)
     return ComparisonResult(
         name=name, folder=ws.storage.path(folder), groups=labels, stats=stats, features=features,
-        multivariate=multivariate, manifest=manifest, stand_in=stand_in, files=files,
+        multivariate=whole_set, manifest=manifest, stand_in=stand_in, files=files,
     )
 
 
@@ -243,37 +342,58 @@ def stand_in_banner(stand_in: bool) -> str | None:
     )
 
 
-def _write_outputs(ws, folder, name, features, stats, multivariate, manifest, images, seeds, stand_in) -> dict[str, str]:
+def _write_outputs(ws, folder, name, features, stats, whole_set, manifest, images, seeds, stand_in, vectors) -> dict[str, str]:
+    import pandas as pd
+
     storage = ws.storage
+    rows = json_rows(whole_set)
     storage.write_text(f"{folder}/features.csv", features.to_csv(index=False))
     storage.write_text(f"{folder}/stats.csv", stats.to_csv(index=False))
+    storage.write_text(f"{folder}/whole_set.csv", html_report.whole_set_table(whole_set).to_csv(index=False))
     storage.write_json(
         f"{folder}/stats.json",
         html_report.json_safe({
             "name": name,
             "features": TESTED_FEATURES,
-            "multivariate": multivariate,
+            "vectors": vectors,
+            "whole_set": rows,
             "per_feature": stats.to_dict(orient="records"),
             "stand_in_model": stand_in,
         }),
     )
     banner = stand_in_banner(stand_in)
-    sheet = html_report.contact_sheet(images, [f"seed {s}" for s in seeds])
+    order = [g for g in manifest["groups"] if g in images] + [g for g in images if g not in manifest["groups"]]
+    sheet_columns = {group: images[group] for group in order}
+    top = top_features(stats)
     sections = [
         ("Settings", html_report.table_html(_settings_table(manifest))),
-        ("Contact sheet (one row per seed)", html_report.image_tag(html_report.figure_png_base64(sheet), "contact sheet")),
+        html_report.figure_section("Contact sheet (one row per seed)", html_report.contact_sheet(sheet_columns, [f"seed {s}" for s in seeds]), "contact sheet"),
+        html_report.figure_section("Average image per group", html_report.average_images(sheet_columns), "average images"),
+        html_report.figure_section("Palettes per group", html_report.group_palettes(features, "group", order), "palettes"),
     ]
     for (group_a, group_b), part in stats.groupby(["group_a", "group_b"], sort=False):
         figure = html_report.forest_plot(part, title=f"{group_a} vs {group_b} (paired by seed)")
-        sections.append((f"{group_a} vs {group_b}", html_report.image_tag(html_report.figure_png_base64(figure), "forest plot")))
-    import pandas as pd
-
-    sections.append(("Multivariate tests (energy distance on standardised features)", html_report.table_html(pd.DataFrame(multivariate))))
+        sections.append(html_report.figure_section(f"Effect sizes: {group_a} vs {group_b}", figure, "forest plot"))
+    sections += [
+        html_report.figure_section("Top features by group", html_report.violin_plots(features, "group", order, top), "violin plots"),
+        html_report.figure_section("PCA of the features", html_report.pca_scatter(features, "group", order, TESTED_FEATURES), "PCA scatter"),
+        (f"Whole-set tests on {vectors} vectors", html_report.table_html(html_report.whole_set_table(whole_set)) + WHOLE_SET_NOTE),
+        html_report.figure_section("Energy-distance permutation null (red: observed)", html_report.null_histograms(whole_set), "permutation null"),
+    ]
     columns = ["group_a", "group_b", "feature", "n_a", "cliffs_delta", "ci_low", "ci_high", "magnitude", "test", "p", "q"]
     sections.append(("Per-feature statistics", html_report.table_html(stats[columns])))
     page = html_report.render_html(f"Portfolio comparison: {name}", sections, banner=banner)
     storage.write_text(f"{folder}/report.html", page)
-    return {kind: storage.path(f"{folder}/{kind}") for kind in ("manifest.json", "features.csv", "stats.csv", "stats.json", "report.html")}
+    kinds = ("manifest.json", "features.csv", "stats.csv", "whole_set.csv", "stats.json", "report.html")
+    return {kind: storage.path(f"{folder}/{kind}") for kind in kinds}
+
+
+def top_features(stats, count: int = 6) -> list[str]:
+    """Return the features with the largest absolute Cliff's delta in any comparison, largest first."""
+    if stats.empty:
+        return []
+    largest = stats.assign(size=stats["cliffs_delta"].abs()).groupby("feature")["size"].max()
+    return list(largest.sort_values(ascending=False, kind="stable").index[:count])
 
 
 def _settings_table(manifest: dict[str, Any]):
@@ -281,13 +401,17 @@ def _settings_table(manifest: dict[str, Any]):
 
     rows = [
         ("groups", ", ".join(manifest["groups"])),
-        ("controls", ", ".join(manifest["controls"]) or "none"),
-        ("model", manifest["model"]),
-        ("LoRA", manifest["lora"] or "none"),
-        ("LoRA sha256", manifest["lora_sha256"] or ""),
-        ("images per group", manifest["settings"]["n_images"]),
-        ("steps", manifest["settings"]["steps"]),
-        ("guidance scale", manifest["settings"]["guidance_scale"]),
-        ("templates", manifest["settings"]["templates"]),
+        ("controls", ", ".join(manifest.get("controls", [])) or "none"),
+        ("model", manifest.get("model", "")),
+        ("LoRA", manifest.get("lora") or "none"),
+        ("LoRA sha256", manifest.get("lora_sha256") or ""),
+    ]
+    settings = manifest.get("settings", {})
+    rows += [
+        ("images per group", settings.get("n_images", "")),
+        ("steps", settings.get("steps", "")),
+        ("guidance scale", settings.get("guidance_scale", "")),
+        ("templates", settings.get("templates", "")),
+        ("engine", manifest.get("engine", "local")),
     ]
     return pd.DataFrame(rows, columns=["setting", "value"])

@@ -145,4 +145,161 @@ def render_html(title: str, sections: Sequence[tuple[str, str]], *, banner: str 
 
 
 def image_tag(png_base64: str, alt: str) -> str:
+    """Return an <img> tag that embeds a base64 PNG, so the page works offline."""
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{png_base64}">'
+
+
+def average_images(columns: dict[str, Sequence], *, size: int = 128):
+    """Return a figure with the pixel-wise mean image of each group, resized to ``size`` px squares."""
+    from PIL import Image
+
+    plt = _pyplot()
+    names = list(columns)
+    figure, axes = plt.subplots(1, len(names), figsize=(2.0 * len(names), 2.3), squeeze=False)
+    for axis, name in zip(axes[0], names):
+        stack = [np.asarray(Image.fromarray(np.asarray(image)).convert("RGB").resize((size, size)), dtype=float) for image in columns[name]]
+        if stack:
+            axis.imshow(np.mean(stack, axis=0).astype(np.uint8))
+        axis.set_title(f"{name}\n(mean of {len(stack)})", fontsize=8)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.tight_layout()
+    return figure
+
+
+def parse_palette(text: str) -> list[tuple[str, float]]:
+    """Parse a ``'#rrggbb:share ...'`` palette cell into (colour, share) pairs; empty when missing."""
+    if not isinstance(text, str):
+        return []
+    pairs = []
+    for item in text.split():
+        colour, _, share = item.partition(":")
+        pairs.append((colour, float(share or 0.0)))
+    return pairs
+
+
+def group_palettes(features, column: str, names: Sequence[str], *, swatches: int = 8):
+    """Return a figure with one bar per group of its most common palette colours.
+
+    Each image's 5 palette colours are quantised to 4 levels per channel and weighted
+    by their shares; the bar shows the ``swatches`` heaviest colours of the group.
+    """
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(7, 0.5 * len(names) + 0.8))
+    for row, name in enumerate(names):
+        weights: dict[tuple[int, int, int], float] = {}
+        for text in features.loc[features[column] == name, "palette"]:
+            for colour, share in parse_palette(text):
+                rgb = tuple(int(colour[i : i + 2], 16) // 64 for i in (1, 3, 5))
+                weights[rgb] = weights.get(rgb, 0.0) + share
+        top = sorted(weights.items(), key=lambda item: -item[1])[:swatches]
+        total = sum(weight for _, weight in top) or 1.0
+        left = 0.0
+        for rgb, weight in top:
+            colour = tuple((level * 64 + 32) / 255 for level in rgb)
+            axis.barh(row, weight / total, left=left, color=colour, edgecolor="white")
+            left += weight / total
+    axis.set_yticks(range(len(names)))
+    axis.set_yticklabels(names, fontsize=8)
+    axis.invert_yaxis()
+    axis.set_xlim(0, 1)
+    axis.set_xlabel("share of the group's palette weight (top colours)")
+    figure.tight_layout()
+    return figure
+
+
+def violin_plots(features, column: str, names: Sequence[str], feature_names: Sequence[str]):
+    """Return violin plots of each feature by group, with the medians marked."""
+    plt = _pyplot()
+    count = max(len(feature_names), 1)
+    columns = min(count, 3)
+    rows = int(np.ceil(count / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 2.8 * rows), squeeze=False)
+    for index, feature in enumerate(feature_names):
+        axis = axes[index // columns][index % columns]
+        data = [features.loc[features[column] == name, feature].dropna().to_numpy() for name in names]
+        positions = [i + 1 for i, values in enumerate(data) if values.size > 1]
+        shown = [values for values in data if values.size > 1]
+        if shown:
+            axis.violinplot(shown, positions=positions, showmedians=True)
+        axis.set_xticks(range(1, len(names) + 1))
+        axis.set_xticklabels([str(n) for n in names], fontsize=7, rotation=20)
+        axis.set_title(feature, fontsize=9)
+    for index in range(len(feature_names), rows * columns):
+        axes[index // columns][index % columns].axis("off")
+    figure.tight_layout()
+    return figure
+
+
+def pca_scatter(features, column: str, names: Sequence[str], feature_names: Sequence[str]):
+    """Return a scatter of the first two principal components of the z-scored features, by group."""
+    plt = _pyplot()
+    part = features[features[column].isin(names)].dropna(subset=list(feature_names))
+    values = part[list(feature_names)].to_numpy(dtype=float)
+    figure, axis = plt.subplots(figsize=(5.5, 4.5))
+    if len(values) >= 3:
+        sd = values.std(axis=0)
+        values = (values[:, sd > 0] - values[:, sd > 0].mean(axis=0)) / sd[sd > 0]
+        _, singular, components = np.linalg.svd(values, full_matrices=False)
+        scores = values @ components[:2].T
+        explained = singular**2 / (singular**2).sum()
+        for name in names:
+            mask = (part[column] == name).to_numpy()
+            axis.scatter(scores[mask, 0], scores[mask, 1], s=14, alpha=0.7, label=str(name))
+        axis.set_xlabel(f"PC1 ({explained[0]:.0%} of variance)")
+        axis.set_ylabel(f"PC2 ({explained[1]:.0%} of variance)" if len(explained) > 1 else "PC2")
+        axis.legend(fontsize=7)
+    axis.set_title("PCA of z-scored features", fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def null_histograms(whole_set: Sequence[dict]):
+    """Return one histogram per comparison of the energy-distance permutation null, with the observed value."""
+    plt = _pyplot()
+    count = max(len(whole_set), 1)
+    columns = min(count, 3)
+    rows = int(np.ceil(count / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 2.6 * rows), squeeze=False)
+    for index, row in enumerate(whole_set):
+        axis = axes[index // columns][index % columns]
+        null = np.asarray(row.get("energy_null", []), dtype=float)
+        if null.size:
+            axis.hist(null, bins=30, color="#8aa6c1")
+        axis.axvline(row["energy_distance"], color="#c0392b", linewidth=2, label="observed")
+        axis.set_title(f"{row['group_a']} vs {row['group_b']}\np = {row['energy_p']:.3g}", fontsize=8)
+        axis.set_xlabel("energy distance", fontsize=8)
+        axis.legend(fontsize=7)
+    for index in range(len(whole_set), rows * columns):
+        axes[index // columns][index % columns].axis("off")
+    figure.tight_layout()
+    return figure
+
+
+def whole_set_table(whole_set: Sequence[dict]):
+    """Return a DataFrame of whole-set results with the classifier's top features as text."""
+    import pandas as pd
+
+    rows = []
+    for row in whole_set:
+        top = ", ".join(f"{item['feature']} ({item['coefficient']:+.2f})" for item in row.get("c2st_top_features", []))
+        rows.append(
+            {
+                "group_a": row["group_a"],
+                "group_b": row["group_b"],
+                "n_a": row["n_a"],
+                "n_b": row["n_b"],
+                "energy distance": row["energy_distance"],
+                "energy p": row["energy_p"],
+                "C2ST accuracy": row["c2st_accuracy"],
+                "C2ST p": row["c2st_p"],
+                "C2ST top features (coefficient, + is higher in A)": top,
+                "Fréchet distance (features, not FID)": row["frechet_distance"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def figure_section(title: str, figure, alt: str) -> tuple[str, str]:
+    """Return a (heading, body) report section with ``figure`` embedded as a PNG."""
+    return title, image_tag(figure_png_base64(figure), alt)
