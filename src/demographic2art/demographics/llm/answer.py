@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,9 +75,14 @@ def _strictify(node: Any) -> Any:
     return node
 
 
+@lru_cache(maxsize=8)
+def _cached_schema(model: type[BaseModel]) -> str:
+    return json.dumps(_strictify(model.model_json_schema()))
+
+
 def strict_json_schema(model: type[BaseModel] = ArtistAnswer) -> dict[str, Any]:
     """Return the strict-mode JSON schema of ``model``: all properties required, nullable, no extras."""
-    return _strictify(model.model_json_schema())
+    return json.loads(_cached_schema(model))
 
 
 def response_format(model: type[BaseModel] = ArtistAnswer) -> dict[str, Any]:

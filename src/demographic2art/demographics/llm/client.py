@@ -22,6 +22,7 @@ from ...errors import InvalidValueError, UserError
 
 logger = logging.getLogger(__name__)
 
+POOL_SIZE = 8
 MAX_RETRY_AFTER_S = 120.0
 """Longest ``Retry-After`` that is waited for; a longer one ends the call as ``llm_rate_limited``."""
 
@@ -149,11 +150,21 @@ class LLMClient:
         headers = {}
         if settings.api_key:
             headers["Authorization"] = f"Bearer {settings.api_key}"
-        limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
-        self.http = httpx.AsyncClient(
-            base_url=settings.base_url, headers=headers, timeout=settings.timeout_s, limits=limits, transport=transport
-        )
-        self.slots = asyncio.Semaphore(settings.concurrency)
+        # httpcore's pool matches every queued request against every connection, which costs
+        # O(requests x connections) per event. Pools of at most POOL_SIZE connections, each fed
+        # by its own slots, keep that small at concurrency 64 and above.
+        pool_count = -(-settings.concurrency // POOL_SIZE)
+        self.pools = []
+        for index in range(pool_count):
+            size = len(range(index, settings.concurrency, pool_count))
+            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            self.pools.append(httpx.AsyncClient(
+                base_url=settings.base_url, headers=headers, timeout=settings.timeout_s, limits=limits, transport=transport
+            ))
+        self.http = self.pools[0]
+        self.slots: asyncio.Queue[int] = asyncio.Queue()
+        for slot in range(settings.concurrency):
+            self.slots.put_nowait(slot % pool_count)
         self.requests = RateLimiter(settings.requests_per_minute)
         self.tokens = RateLimiter(settings.tokens_per_minute)
         self.paused_until = 0.0
@@ -162,7 +173,8 @@ class LLMClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.http.aclose()
+        for pool in self.pools:
+            await pool.aclose()
 
     async def _wait_for_pause(self) -> None:
         delay = self.paused_until - time.monotonic()
@@ -183,9 +195,10 @@ class LLMClient:
             await self.requests.acquire(1)
             await self.tokens.acquire(estimated_tokens + self.settings.max_completion_tokens)
             wait: float | None = None
-            async with self.slots:
+            pool = await self.slots.get()
+            try:
                 try:
-                    response = await self.http.post("/chat/completions", json=body)
+                    response = await self.pools[pool].post("/chat/completions", json=body)
                 except httpx.TimeoutException as error:
                     outcome.status, outcome.detail = "llm_timeout", f"no reply within {self.settings.timeout_s:g} s ({type(error).__name__})"
                 except httpx.TransportError as error:
@@ -207,6 +220,8 @@ class LLMClient:
                             self.paused_until = max(self.paused_until, time.monotonic() + wait)
                     else:
                         outcome.status = "llm_http_error"
+            finally:
+                self.slots.put_nowait(pool)
             if attempt < self.settings.max_retries:
                 delay = wait if wait is not None else 0.5 * 2**attempt
                 logger.info("retrying after %s (attempt %d): waiting %.1f s", outcome.status, attempt + 1, delay)
