@@ -62,7 +62,7 @@ def test_real_paintings_outputs(baroque_vs_impressionism):
     assert "data:image/png;base64," in page
     stats = json.loads((folder / "stats.json").read_text())
     assert stats["groups"] == ["baroque", "impressionism"]
-    assert stats["multivariate"][0]["p"] < 0.05
+    assert stats["whole_set"][0]["energy_p"] < 0.05
     assert len(pd.read_csv(folder / "stats.csv")) == len(baroque_vs_impressionism.stats)
 
 

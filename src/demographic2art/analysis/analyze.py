@@ -23,24 +23,38 @@ from ..errors import InvalidValueError, MissingFileError
 from ..workspace import Workspace
 from . import report as html_report
 from .features import TESTED_FEATURES, extract_features
-from .stats import DEFAULT_BOOTSTRAP, DEFAULT_PERMUTATIONS, all_pairs, compare_pairs, multi_group_tests, multivariate_test
+from .real_report import report_page
+from .crosstab import crosstab_tests
+from .describe import describe_groups
+from .embeddings import load_backend
+from .robustness import compare_within_strata, model_gap, sensitivity_comparison, summarise_gap
+from .stats import DEFAULT_BOOTSTRAP, DEFAULT_PERMUTATIONS, all_pairs, compare_pairs, multi_group_tests
+from .twosample import DEFAULT_C2ST_PERMUTATIONS, json_rows, whole_set_tests
 
 logger = logging.getLogger(__name__)
 
 GROUP_COLUMNS = ("style", "gender", "nationality", "birth_era")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 OK_STATUSES = ("ok",)
+DEMOGRAPHICS_TABLE = "demographics/demographics.parquet"
+CROSSTAB_CATEGORIES = ("style", "genre", "media", "birth_era")
+# Average images use at most this many works per group, re-read at 128 px.
+AVERAGE_IMAGE_SAMPLE = 48
 # Half-century eras keep the groups large enough to test.
 ERA_WIDTH = 50
 MIN_GROUP_SIZE = 2
 # Default analysis names list the groups up to this many, then only their count.
 MAX_NAMED_GROUPS = 3
-REPORT_FEATURES = ("value_mean", "chroma_mean", "saturation_mean", "colourfulness", "warm_cool", "edge_density", "grey_entropy")
 
 
 @dataclass
 class AnalysisResult:
-    """Features, per-group counts and statistics of one analysis, with its output files."""
+    """Features, per-group counts and statistics of one analysis, with its output files.
+
+    ``multivariate`` holds the whole-set tests per pair of groups. ``description``,
+    ``crosstabs``, ``within_era``, ``sensitivity`` and ``model_gap`` are filled where
+    the data allow them (artists, demographics, a portfolio) and are None or empty otherwise.
+    """
 
     name: str
     group_by: str
@@ -52,6 +66,12 @@ class AnalysisResult:
     multivariate: list[dict[str, Any]]
     folder: str
     files: dict[str, str] = field(default_factory=dict)
+    description: Any = None
+    crosstabs: list[dict[str, Any]] = field(default_factory=list)
+    within_era: Any = None
+    sensitivity: Any = None
+    model_gap: Any = None
+    vectors: str = "features"
 
 
 def birth_era(year: float | None) -> str | None:
@@ -100,17 +120,17 @@ def workspace_images(workspace: Workspace, group_by: str):
     frame = manifest[["key"] + [c for c in ("file",) if c in manifest]].copy()
     catalog = _read_optional(storage, "catalog/artworks.parquet")
     if catalog is not None and "key" in catalog:
-        keep = [c for c in ("key", "artist_key", "style", "genre", "year") if c in catalog]
+        keep = [c for c in ("key", "artist_key", "style", "genre", "media", "year") if c in catalog]
         frame = frame.merge(catalog[keep], on="key", how="left")
     if "artist_key" not in frame:
         frame["artist_key"] = None
-    if group_by in ("gender", "nationality", "birth_era"):
-        demographics = _read_optional(storage, "demographics/demographics.parquet")
-        if demographics is None or "artist_key" not in demographics:
-            raise MissingFileError(f"{workspace.url}/demographics/demographics.parquet is missing; run 'd2a demographics extract' first")
-        keep = [c for c in ("artist_key", "gender", "nationality", "birth_year") if c in demographics]
+    demographics = _read_optional(storage, DEMOGRAPHICS_TABLE)
+    if group_by in ("gender", "nationality", "birth_era") and (demographics is None or "artist_key" not in demographics):
+        raise MissingFileError(f"{workspace.url}/{DEMOGRAPHICS_TABLE} is missing; run 'd2a demographics extract' first")
+    if demographics is not None and "artist_key" in demographics:
+        keep = [c for c in ("artist_key", "gender", "nationality", "birth_year", "needs_review") if c in demographics]
         frame = frame.merge(demographics[keep].drop_duplicates("artist_key"), on="artist_key", how="left")
-        if group_by == "birth_era" and "birth_year" in frame:
+        if "birth_year" in frame:
             frame["birth_era"] = [birth_era(y) for y in pd.to_numeric(frame["birth_year"], errors="coerce")]
     if group_by not in frame:
         raise InvalidValueError(f"column {group_by!r} is not in this workspace's tables; use one of {', '.join(GROUP_COLUMNS)}")
@@ -155,6 +175,11 @@ def analyze_images(
     note: str | None = None,
     n_boot: int = DEFAULT_BOOTSTRAP,
     n_perm: int = DEFAULT_PERMUTATIONS,
+    c2st_perm: int = DEFAULT_C2ST_PERMUTATIONS,
+    within_era: bool = False,
+    sensitivity: bool = True,
+    portfolio: str | None = None,
+    embedding: str | None = None,
     seed: int = 0,
 ) -> AnalysisResult:
     """Extract features of real images, group them and test the groups against each other.
@@ -165,6 +190,13 @@ def analyze_images(
     birth_era). ``groups`` limits the analysis to those group names. Outputs go under
     ``analysis/<name>/`` in the workspace, or into the local folder ``out``. ``note`` is
     shown at the top of the report, e.g. that the images are stand-ins for named works.
+
+    Workspace mode also describes the groups (artists, works, missing values, eras,
+    styles), tests cross-tables of style, genre, media and birth era by group, and with
+    ``sensitivity`` reruns the comparison without flagged artists. ``within_era`` adds
+    comparisons within each birth era. ``portfolio`` names a generated portfolio under
+    ``portfolios/`` whose A-B gap is set beside the real one. ``embedding`` picks the
+    vectors of the whole-set tests.
     """
     if group_by not in GROUP_COLUMNS:
         raise InvalidValueError(f"unknown group-by column {group_by!r}; use one of {', '.join(GROUP_COLUMNS)}")
@@ -172,6 +204,8 @@ def analyze_images(
     if images_dir is not None:
         if group_by != "style":
             raise InvalidValueError(f"--images-dir groups by folder name (style), not {group_by!r}; leave --group-by at style")
+        if within_era:
+            raise InvalidValueError("--within-era needs artists' birth years, which an --images-dir folder lacks; analyse a workspace instead")
         table = folder_images(images_dir)
     else:
         table = workspace_images(ws, group_by)
@@ -201,15 +235,27 @@ def analyze_images(
         # workspace may live on any fsspec file system.
         sources = (ws.storage.read_bytes(relpath) for relpath in table["relpath"])
     features = extract_features(sources, ids=table["key"].tolist(), seed=seed)
-    features = pd.concat([table[["group", "artist_key"]], features], axis=1)
-    usable = features[features["status"] == "ok"]
+    context = [c for c in ("group", "artist_key", "birth_year", "birth_era", "needs_review") if c in table]
+    features = pd.concat([table[context], features], axis=1)
+    usable = features[features["status"] == "ok"].reset_index(drop=True)
     has_artists = usable["artist_key"].notna().all() and usable["artist_key"].nunique() > 1
-    stats = compare_pairs(
-        usable, "group", all_pairs(names), TESTED_FEATURES,
-        cluster_by="artist_key" if has_artists else None, n_boot=n_boot, seed=seed,
-    )
+    cluster_by = "artist_key" if has_artists else None
+    stats = compare_pairs(usable, "group", all_pairs(names), TESTED_FEATURES, cluster_by=cluster_by, n_boot=n_boot, seed=seed)
     multi = multi_group_tests(usable, "group", TESTED_FEATURES) if len(names) > 2 else None
-    multivariate = [multivariate_test(usable, "group", a.name_a, a.name_b, TESTED_FEATURES, n_perm=n_perm, seed=seed) for a in all_pairs(names)]
+
+    backend = load_backend(embedding)
+    if backend.name == "features":
+        vector_columns = list(TESTED_FEATURES)
+    else:
+        ok_rows = features.index[features["status"] == "ok"]
+        vectors = backend.embed(usable, [_load_small(ws, table, i, images_dir) for i in ok_rows])
+        vector_columns = list(vectors.columns)
+        usable = pd.concat([usable, vectors], axis=1)
+    multivariate = [
+        whole_set_tests(usable, "group", pair.name_a, pair.name_b, vector_columns, cluster_by=cluster_by, n_perm=n_perm, c2st_perm=c2st_perm, seed=seed)
+        | {"vectors": backend.name}
+        for pair in all_pairs(names)
+    ]
     count_table = _count_table(features, names)
 
     if name is None:
@@ -217,9 +263,74 @@ def analyze_images(
         name = re.sub(r"[^a-z0-9]+", "-", f"{group_by}-{label}".lower()).strip("-")
     result = AnalysisResult(
         name=name, group_by=group_by, groups=names, counts=count_table, features=features, stats=stats,
-        multi_group=multi, multivariate=multivariate, folder="",
+        multi_group=multi, multivariate=multivariate, folder="", vectors=backend.name,
     )
-    _write_outputs(ws, result, out, note, source=str(images_dir) if images_dir else ws.url, has_artists=has_artists)
+    if images_dir is None:
+        _add_workspace_checks(ws, result, table, usable, cluster_by, within_era=within_era, sensitivity=sensitivity, n_boot=n_boot, seed=seed)
+    if portfolio is not None:
+        result.model_gap = _portfolio_gap(ws, portfolio, stats, group_by)
+    averages = _average_sources(ws, table, names, images_dir, seed)
+    _write_outputs(ws, result, out, note, source=str(images_dir) if images_dir else ws.url, has_artists=has_artists, averages=averages)
+    return result
+
+
+def _add_workspace_checks(ws, result, table, usable, cluster_by, *, within_era, sensitivity, n_boot, seed) -> None:
+    """Fill the description, cross-tables, within-era and sensitivity parts of a workspace analysis."""
+    names = result.groups
+    result.description = describe_groups(table, names)
+    categories = [c for c in CROSSTAB_CATEGORIES if c in table and c != result.group_by]
+    crosstab_cluster = "artist_key" if table["artist_key"].notna().any() else None
+    result.crosstabs = crosstab_tests(table, "group", categories, cluster_by=crosstab_cluster, seed=seed)
+    if within_era:
+        result.within_era = compare_within_strata(usable, "birth_era", names, TESTED_FEATURES, cluster_by=cluster_by, n_boot=n_boot, seed=seed)
+    if sensitivity and "needs_review" in usable:
+        flagged = usable["needs_review"].fillna(False).astype(bool)
+        if flagged.any():
+            rest = usable[~flagged]
+            rest_names = [n for n in names if (rest["group"] == n).sum() >= MIN_GROUP_SIZE]
+            if len(rest_names) >= 2:
+                clusters = cluster_by if cluster_by is not None and rest["artist_key"].nunique() > 1 else None
+                rerun = compare_pairs(rest, "group", all_pairs(rest_names), TESTED_FEATURES, cluster_by=clusters, n_boot=n_boot, seed=seed)
+                result.sensitivity = sensitivity_comparison(result.stats, rerun)
+                result.sensitivity.attrs["flagged_artists"] = int(usable.loc[flagged, "artist_key"].nunique())
+            else:
+                logger.info("too few works remain without flagged artists for a sensitivity rerun")
+
+
+def _portfolio_gap(ws, portfolio: str, real_stats, group_by: str):
+    import pandas as pd
+
+    folder = f"portfolios/{portfolio}"
+    for relpath in (f"{folder}/manifest.json", f"{folder}/stats.csv"):
+        if not ws.storage.exists(relpath):
+            raise MissingFileError(f"{ws.url}/{relpath} is missing; run 'd2a compare --name {portfolio}' first")
+    manifest = ws.storage.read_json(f"{folder}/manifest.json")
+    with ws.storage.open(f"{folder}/stats.csv") as handle:
+        portfolio_stats = pd.read_csv(handle)
+    return model_gap(portfolio_stats, real_stats, group_by, manifest["groups"])
+
+
+def _load_small(ws, table, index, images_dir, size: int = 224):
+    from .features import load_rgb
+
+    source = table.loc[index, "path"] if images_dir is not None else ws.storage.read_bytes(table.loc[index, "relpath"])
+    return load_rgb(source, max_side=size)
+
+
+def _average_sources(ws, table, names, images_dir, seed):
+    """Return up to AVERAGE_IMAGE_SAMPLE images per group, drawn with ``seed``, for the average images."""
+    result = {}
+    for name in names:
+        rows = table.index[table["group"] == name]
+        if len(rows) > AVERAGE_IMAGE_SAMPLE:
+            rows = np.sort(np.random.default_rng(seed).choice(rows, AVERAGE_IMAGE_SAMPLE, replace=False))
+        images = []
+        for index in rows:
+            try:
+                images.append(_load_small(ws, table, index, images_dir, size=128))
+            except (OSError, ValueError, SyntaxError) as exc:
+                logger.warning("average image of %s skips %s: %s", name, table.loc[index, "key"], exc)
+        result[name] = images
     return result
 
 
@@ -242,7 +353,7 @@ def _count_table(features, names):
     return pd.DataFrame(rows)
 
 
-def _write_outputs(ws: Workspace, result: AnalysisResult, out: str | None, note: str | None, *, source: str, has_artists: bool) -> None:
+def _write_outputs(ws: Workspace, result: AnalysisResult, out: str | None, note: str | None, *, source: str, has_artists: bool, averages) -> None:
     from ..storage import Storage
 
     if out is not None:
@@ -250,9 +361,22 @@ def _write_outputs(ws: Workspace, result: AnalysisResult, out: str | None, note:
     else:
         storage, folder = ws.storage, f"analysis/{result.name}"
     prefix = f"{folder}/" if folder else ""
-    storage.write_text(f"{prefix}features.csv", result.features.to_csv(index=False))
-    storage.write_text(f"{prefix}counts.csv", result.counts.to_csv(index=False))
-    storage.write_text(f"{prefix}stats.csv", result.stats.to_csv(index=False))
+    tables = {
+        "features.csv": result.features,
+        "counts.csv": result.counts,
+        "stats.csv": result.stats,
+        "whole_set.csv": html_report.whole_set_table(result.multivariate),
+        "description.csv": result.description,
+        "crosstabs.csv": _frame(result.crosstabs),
+        "within_era.csv": result.within_era,
+        "sensitivity.csv": result.sensitivity,
+        "model_gap.csv": result.model_gap,
+    }
+    written = []
+    for filename, frame in tables.items():
+        if frame is not None and not frame.empty:
+            storage.write_text(f"{prefix}{filename}", frame.to_csv(index=False))
+            written.append(filename)
     storage.write_json(
         f"{prefix}stats.json",
         html_report.json_safe({
@@ -262,34 +386,29 @@ def _write_outputs(ws: Workspace, result: AnalysisResult, out: str | None, note:
             "groups": result.groups,
             "note": note,
             "artist_resampling": has_artists,
+            "vectors": result.vectors,
             "counts": result.counts.to_dict(orient="records"),
-            "multi_group": result.multi_group.to_dict(orient="records") if result.multi_group is not None else None,
-            "multivariate": result.multivariate,
+            "description": _records(result.description),
+            "crosstabs": result.crosstabs,
+            "multi_group": _records(result.multi_group),
+            "whole_set": json_rows(result.multivariate),
             "per_feature": result.stats.to_dict(orient="records"),
+            "within_era": _records(result.within_era),
+            "sensitivity": _records(result.sensitivity),
+            "model_gap": _records(result.model_gap),
+            "model_gap_summary": summarise_gap(result.model_gap) if result.model_gap is not None else None,
         }),
     )
-    storage.write_text(f"{prefix}report.html", _report_page(result, note, source, has_artists))
+    storage.write_text(f"{prefix}report.html", report_page(result, note, source, has_artists, averages))
     result.folder = storage.path(folder)
-    result.files = {kind: storage.path(f"{prefix}{kind}") for kind in ("features.csv", "counts.csv", "stats.csv", "stats.json", "report.html")}
+    result.files = {kind: storage.path(f"{prefix}{kind}") for kind in [*written, "stats.json", "report.html"]}
 
 
-def _report_page(result: AnalysisResult, note: str | None, source: str, has_artists: bool) -> str:
+def _frame(rows):
     import pandas as pd
 
-    usable = result.features[result.features["status"] == "ok"]
-    boxes = html_report.group_boxplots(usable, "group", result.groups, list(REPORT_FEATURES))
-    interval = "whole artists resampled" if has_artists else "images resampled (artists unknown)"
-    sections = [
-        ("Source", f"<p>{source}, grouped by {result.group_by}; effect-size intervals: {interval}.</p>"),
-        ("Counts per group", html_report.table_html(result.counts)),
-        ("Features by group", html_report.image_tag(html_report.figure_png_base64(boxes), "box plots")),
-    ]
-    if result.multi_group is not None:
-        sections.append(("Kruskal-Wallis across all groups", html_report.table_html(result.multi_group)))
-    for (group_a, group_b), part in result.stats.groupby(["group_a", "group_b"], sort=False):
-        figure = html_report.forest_plot(part, title=f"{group_a} vs {group_b}")
-        sections.append((f"{group_a} vs {group_b}", html_report.image_tag(html_report.figure_png_base64(figure), "forest plot")))
-    sections.append(("Multivariate tests (energy distance on standardised features)", html_report.table_html(pd.DataFrame(result.multivariate))))
-    columns = ["group_a", "group_b", "feature", "n_a", "n_b", "median_a", "median_b", "cliffs_delta", "ci_low", "ci_high", "magnitude", "p", "q"]
-    sections.append(("Per-feature statistics", html_report.table_html(result.stats[columns])))
-    return html_report.render_html(f"Image analysis: {result.name}", sections, banner=note)
+    return pd.DataFrame(rows) if rows else None
+
+
+def _records(frame):
+    return frame.to_dict(orient="records") if frame is not None and not frame.empty else None

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import InvalidValueError, MissingFileError
 from .features import TESTED_FEATURES
+from .report import as_uint8
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class ClipBackend:
         rows = []
         with self._torch.inference_mode():
             for start in range(0, len(images), CLIP_BATCH):
-                batch = [Image.fromarray(np.asarray(image)).convert("RGB") for image in images[start : start + CLIP_BATCH]]
+                batch = [Image.fromarray(as_uint8(image)).convert("RGB") for image in images[start : start + CLIP_BATCH]]
                 inputs = self.processor(images=batch, return_tensors="pt")
                 vectors = self._vectors(inputs["pixel_values"].to(self.device)).float()
                 vectors = vectors / vectors.norm(dim=-1, keepdim=True).clamp_min(1e-12)

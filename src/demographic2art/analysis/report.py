@@ -149,6 +149,14 @@ def image_tag(png_base64: str, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{png_base64}">'
 
 
+def as_uint8(image) -> np.ndarray:
+    """Return a PIL image or an RGB array (uint8, or float in [0, 1]) as a uint8 array."""
+    array = np.asarray(image)
+    if array.dtype.kind == "f":
+        return np.clip(np.round(array * 255.0), 0, 255).astype(np.uint8)
+    return array.astype(np.uint8)
+
+
 def average_images(columns: dict[str, Sequence], *, size: int = 128):
     """Return a figure with the pixel-wise mean image of each group, resized to ``size`` px squares."""
     from PIL import Image
@@ -157,7 +165,7 @@ def average_images(columns: dict[str, Sequence], *, size: int = 128):
     names = list(columns)
     figure, axes = plt.subplots(1, len(names), figsize=(2.0 * len(names), 2.3), squeeze=False)
     for axis, name in zip(axes[0], names):
-        stack = [np.asarray(Image.fromarray(np.asarray(image)).convert("RGB").resize((size, size)), dtype=float) for image in columns[name]]
+        stack = [np.asarray(Image.fromarray(as_uint8(image)).convert("RGB").resize((size, size)), dtype=float) for image in columns[name]]
         if stack:
             axis.imshow(np.mean(stack, axis=0).astype(np.uint8))
         axis.set_title(f"{name}\n(mean of {len(stack)})", fontsize=8)
