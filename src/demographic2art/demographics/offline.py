@@ -70,7 +70,9 @@ def extract_page(html: str | bytes, artist_key: str | None = None) -> Demographi
     raw = html if isinstance(html, str) else html.decode("utf-8", errors="replace")
     tree = HTMLParser(raw)
     triage = triage_tree(tree, raw=raw)
-    record = Demographics(artist_key=artist_key, page_kind=triage.kind.value, language=triage.language)
+    record = Demographics(
+        artist_key=artist_key, page_kind=triage.kind.value, language=triage.language, wikidata_id=triage.wikidata_id
+    )
     if not triage.is_biography:
         record.candidates = list(triage.candidates)
         if triage.kind == PageKind.disambiguation:
@@ -280,6 +282,11 @@ def _split_life_span(paren: str) -> tuple[str | None, str | None]:
     dated = [s for s in segments if re.search(r"\d{3,4}|\d{1,4}\s*(?:BC|av)", s)]
     if not dated:
         return None, None
+    born = next((s for s in dated if _BIRTH_MARK.match(s) and not _PAREN_DASH.search(s)), None)
+    died = next((s for s in dated if _DEATH_MARK.match(s)), None)
+    if born and died and born != died:
+        # German leads write '(* 3. Mai 1902 in Köln; † 1977 in Bonn)': one segment per event.
+        return _BIRTH_MARK.sub("", born), _DEATH_MARK.sub("", died)
     segment = next((s for s in dated if _PAREN_DASH.search(s) or _BIRTH_MARK.match(s) or _DEATH_MARK.match(s)), dated[-1])
     if _FLORUIT.search(segment) and not _BIRTH_MARK.match(segment):
         return None, None

@@ -14,6 +14,8 @@ from ..errors import MissingFileError
 from ..keys import normalise_slug
 from ..workspace import Workspace
 from .offline import extract_page
+from .catalog_check import check_catalog_dates, load_catalog_dates
+from .wikidata import merge_wikidata, wikidata_facts, wikidata_lookup
 from .overrides import OVERRIDES_FILE, Override, apply_overrides, parse_overrides
 from .schema import Demographics
 
@@ -75,8 +77,9 @@ def flat_row(record: Demographics) -> dict:
 def extract_workspace(workspace: Workspace, *, artists: Iterable[str] | None = None) -> ExtractSummary:
     """Extract every imported page (or the selected artists) and write the JSON records and the table.
 
-    The researcher's ``demographics/overrides.csv``, when present, is applied to every record
-    after extraction.
+    Wikidata items cached by ``d2a bios fetch --wikidata`` fill and cross-check the fields;
+    years that differ from the catalog's are recorded as conflicts; the researcher's
+    ``demographics/overrides.csv``, when present, is applied last.
     """
     import pandas as pd
 
@@ -87,12 +90,18 @@ def extract_workspace(workspace: Workspace, *, artists: Iterable[str] | None = N
         )
     wanted = None if artists is None else {normalise_slug(a) for a in artists}
     overrides = load_workspace_overrides(workspace)
+    lookup = wikidata_lookup(workspace.storage)
+    catalog_dates = load_catalog_dates(workspace)
     rows = []
     for name in names:
         key = name[: -len(".html")]
         if wanted is not None and key not in wanted:
             continue
         record = extract_page(workspace.storage.read_bytes(f"{HTML_DIR}/{name}"), artist_key=key)
+        if record.wikidata_id and record.page_kind in ("biography", "other_language"):
+            merge_wikidata(record, wikidata_facts(record.wikidata_id, lookup))
+        if catalog_dates:
+            check_catalog_dates(record, catalog_dates.get(key))
         apply_overrides(record, overrides)
         workspace.storage.write_json(f"{JSON_DIR}/{key}.json", record.model_dump(mode="json"))
         rows.append(flat_row(record))
