@@ -58,7 +58,7 @@ def test_ray_trial_retries_from_checkpoint(ray_cluster, tiny_model, tmp_path):
     assert summary["resumed_at_step"] == 1
     assert summary["steps"] == 3
     assert workspace.storage.read_json("runs/best.json")["run"] == "grid/lr0.001-seed42"
-    experiment = Path(workspace.local_path("runs/grid/ray"))
+    experiment = Path(workspace.local_path("runs/grid/ray/grid"))
     assert list(experiment.glob("experiment_state-*.json"))
     assert (experiment / "lr0.001-seed42").is_dir()
 

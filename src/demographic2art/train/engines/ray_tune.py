@@ -149,7 +149,7 @@ def _resume_settings(workspace: Workspace, config: TrainConfig) -> TrainConfig:
         return config
     from ..checkpoints import checkpoint_folders
 
-    if not checkpoint_folders(workspace.storage, config.run_name):
+    if not checkpoint_folders(workspace.storage, f"runs/{config.run_name}"):
         logger.warning("sweep run %s has no checkpoint to resume from, so it trains again from step 1", config.run_name)
         return config
     return config.model_copy(update={"resume_from": "latest"})
