@@ -127,3 +127,52 @@ def wait_for_state(client_get, job_id: str, states: tuple[str, ...], timeout_s: 
             return record
         time.sleep(interval_s)
     raise AssertionError(f"job {job_id} did not reach {states} within {timeout_s} s; last record {record}")
+
+
+def make_random_lora(tiny_model, folder: Path, seed: int) -> str:
+    """Save a LoRA with random non-zero weights on the tiny UNet's attention layers.
+
+    It is built with PEFT instead of trained, because the studio only needs adapters
+    that change the images. The training stage has its own tests.
+    """
+    import torch
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    unet = UNet2DConditionModel.from_pretrained(tiny_model, subfolder="unet")
+    torch.manual_seed(seed)
+    config = LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"], init_lora_weights=False)
+    unet.add_adapter(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    StableDiffusionPipeline.save_lora_weights(str(folder), unet_lora_layers=layers, safe_serialization=True)
+    return str(folder / "pytorch_lora_weights.safetensors")
+
+
+@pytest.fixture(scope="session")
+def studio_workspace_runs(tiny_model, tmp_path_factory) -> Path:
+    """A workspace folder with two invented training runs, each with a random LoRA."""
+    import json
+
+    if "runs" not in _SESSION_CACHE:
+        root = tmp_path_factory.mktemp("studio-runs")
+        for index, (run, loss) in enumerate((("run-warm", 0.12), ("run-cool", 0.09))):
+            make_random_lora(tiny_model, root / "runs" / run / "lora", seed=index + 1)
+            summary = {"final_loss": loss, "validation_loss": loss, "lora": f"runs/{run}/lora/pytorch_lora_weights.safetensors"}
+            (root / "runs" / run / "summary.json").write_text(json.dumps(summary))
+        _SESSION_CACHE["runs"] = root
+    return _SESSION_CACHE["runs"]
+
+
+@pytest.fixture(scope="session")
+def studio_generator(tiny_model, studio_workspace_runs):
+    """A StudioGenerator with the two invented runs switchable and run-cool the default."""
+    from demographic2art.serve.models import StudioGenerator
+
+    if "studio_generator" not in _SESSION_CACHE:
+        runs = studio_workspace_runs / "runs"
+        loras = {name: str(runs / name / "lora" / "pytorch_lora_weights.safetensors") for name in ("run-warm", "run-cool")}
+        _SESSION_CACHE["studio_generator"] = StudioGenerator(str(tiny_model), loras, default="run-cool", device="cpu")
+    return _SESSION_CACHE["studio_generator"]

@@ -9,7 +9,10 @@ Routes::
     GET  /api/history              the jobs held in memory, newest first
     POST /api/prompt               prompt built from picker values, with its token count
     GET  /api/choices              picker values
-    GET  /gallery/<name>           a generated PNG (or its JSON sidecar)
+    POST /api/compare              queue an A/B comparison with controls (202)
+    GET  /api/compare/<id>         the comparison's grid: per seed, one cell per group
+    GET  /api/models               the workspace's LoRAs (training runs), best first
+    GET  /gallery/<name>           a generated PNG (or its JSON sidecar); ?download=1 as attachment
 
 Every state-changing route is POST only and rejects cross-site requests.
 """
@@ -27,9 +30,12 @@ from pydantic import ValidationError
 
 from ..captions.templates import TEMPLATES, ArtistAttributes, ArtworkFields, compose_caption
 from ..captions.tokens import CAPTION_TOKENS, count_tokens
+from ..errors import UserError
 from ..generate import GenerationParams
 from .choices import picker_choices
+from .compare import DEFAULT_SEEDS, ComparisonBoard
 from .jobs import JOB_ID_PATTERN, JobQueue, ServiceUnavailableError
+from .models import list_models
 from .paths import gallery_relpath
 
 logger = logging.getLogger(__name__)
@@ -62,10 +68,11 @@ def create_app(
     """Build the studio app and start its generation worker.
 
     ``generator`` is an already loaded :class:`~demographic2art.generate.Generator` (or an
-    object with its interface); without it the worker loads ``Generator(model, lora,
-    device=device)`` in its own thread, and ``POST /api/jobs`` answers 503 until it is
-    ready. ``app.extensions["d2a_queue"]`` holds the :class:`JobQueue`; call its ``stop()``
-    to end the worker.
+    object with its interface); without it the worker loads a
+    :class:`~demographic2art.serve.models.StudioGenerator` with the workspace's runs as
+    switchable LoRAs and ``lora`` active by default, in its own thread, and
+    ``POST /api/jobs`` answers 503 until it is ready. ``app.extensions["d2a_queue"]``
+    holds the :class:`JobQueue`; call its ``stop()`` to end the worker.
     """
     if generator is None and model is None:
         raise ValueError("create_app needs a model path or a loaded generator")
@@ -73,9 +80,10 @@ def create_app(
     def load_generator():
         if generator is not None:
             return generator
-        from ..generate import Generator
+        from .models import StudioGenerator
 
-        return Generator(model, lora, device=device)
+        loras, default = _workspace_loras(workspace, lora)
+        return StudioGenerator(model, loras, default=default, device=device)
 
     workspace.create()
     queue = JobQueue(workspace.storage, load_generator, queue_size=queue_size, history_size=history_size).start()
@@ -88,6 +96,8 @@ def create_app(
     app.extensions["d2a_workspace"] = workspace
     tokenizer = _TokenCounter(queue)
     choices = picker_choices(workspace)
+    board = ComparisonBoard(workspace.storage, queue)
+    app.extensions["d2a_comparisons"] = board
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
@@ -110,6 +120,10 @@ def create_app(
     @app.errorhandler(RequestError)
     def _bad_request(exc: RequestError):
         return _error(400, "invalid_value", exc.message, field=exc.field)
+
+    @app.errorhandler(UserError)
+    def _user_error(exc: UserError):
+        return _error(400, "invalid_value", str(exc))
 
     @app.errorhandler(ServiceUnavailableError)
     def _unavailable(exc: ServiceUnavailableError):
@@ -156,11 +170,12 @@ def create_app(
         attributes = _attributes(body.pop("attributes", None))
         if "prompt" not in body and attributes:
             body["prompt"] = _compose(attributes, template=0)
+        lora = _lora_choice(queue, body.pop("lora", None))
         params = _params(body)
         loaded = queue.generator
-        if loaded is not None and params.lora_weight != 1.0 and loaded.lora_name is None:
+        if loaded is not None and params.lora_weight != 1.0 and lora is None and loaded.lora_name is None:
             raise RequestError("lora_weight", "lora_weight was set but no LoRA is loaded; leave it at 1")
-        job = queue.submit(params, attributes)
+        job = queue.submit(params, attributes, lora=lora)
         location = url_for("api_job", job_id=job.id)
         response = jsonify({"id": job.id, "state": job.state, "url": location})
         response.status_code = 202
@@ -186,6 +201,58 @@ def create_app(
     def api_history():
         return jsonify({"jobs": [_with_urls(r) for r in queue.history()], "history_size": queue.history_size})
 
+    @app.post("/api/compare")
+    def api_compare():
+        body = _json_body()
+        group_a = _group(body.pop("a", None), "a")
+        group_b = _group(body.pop("b", None), "b")
+        artwork = _attributes(body.pop("artwork", None))
+        extra = [key for key in artwork if key not in ("style", "genre")]
+        if extra:
+            raise RequestError(f"artwork.{extra[0]}", "artwork takes style and genre only")
+        lora = _lora_choice(queue, body.pop("lora", None))
+        seeds = _seeds(body)
+        templates = body.pop("templates", 1)
+        if isinstance(templates, bool) or not isinstance(templates, int):
+            raise RequestError("templates", f"templates must be an integer from 1 to {len(TEMPLATES)}")
+        name = body.pop("name", None)
+        if name is not None and not isinstance(name, str):
+            raise RequestError("name", "name must be a string")
+        for key in ("prompt", "seed", "lora_weight", "batch_size", "attributes"):
+            if key in body:
+                raise RequestError(key, f"{key} is set by the comparison; leave it out")
+        # Validate the shared settings once here, so errors name the field.
+        _params({**body, "prompt": "check"})
+        comparison = board.submit(
+            group_a, group_b, artwork=artwork, seeds=seeds, templates=templates, lora=lora, name=name or None, settings=body
+        )
+        location = url_for("api_compare_get", comparison_id=comparison.id)
+        response = jsonify(comparison.to_record())
+        response.status_code = 202
+        response.headers["Location"] = location
+        return response
+
+    @app.get("/api/compare/<comparison_id>")
+    def api_compare_get(comparison_id: str):
+        record = board.get(comparison_id) if JOB_ID_PATTERN.match(comparison_id) else None
+        if record is None:
+            return _error(404, "not_found", f"comparison {comparison_id} was not found")
+        return jsonify(record)
+
+    @app.get("/api/models")
+    def api_models():
+        loaded = queue.generator
+        runs = [{key: run[key] for key in ("name", "final_loss", "validation_loss", "best")} for run in list_models(workspace)]
+        return jsonify(
+            {
+                "model": getattr(loaded, "model_name", None),
+                "active": getattr(loaded, "lora_name", None),
+                "loaded": list(getattr(loaded, "loaded", [])),
+                "available": sorted(getattr(loaded, "loras", {}) or {}),
+                "runs": runs,
+            }
+        )
+
     @app.post("/api/prompt")
     def api_prompt():
         body = _json_body()
@@ -209,6 +276,9 @@ def create_app(
         mimetype = "image/png" if name.endswith(".png") else "application/json"
         response = Response(storage.read_bytes(relpath), mimetype=mimetype)
         response.headers["Cache-Control"] = "public, max-age=86400, immutable"
+        if request.args.get("download") == "1":
+            # The name matched GALLERY_NAME, so it needs no quoting in the header.
+            response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
     return app
@@ -276,6 +346,71 @@ def _attributes(raw: Any) -> dict[str, Any]:
             raise RequestError(f"attributes.{key}", f"{key} must be text of at most {MAX_ATTRIBUTE_CHARS} characters")
         values[key] = value
     return values
+
+
+def _group(raw: Any, side: str) -> dict[str, Any]:
+    """Return the artist attributes of one comparison group."""
+    try:
+        values = _attributes(raw)
+    except RequestError as exc:
+        raise RequestError(f"{side}.{exc.field.removeprefix('attributes.')}", exc.message) from None
+    extra = [key for key in values if key in ("style", "genre")]
+    if extra:
+        raise RequestError(f"{side}.{extra[0]}", f"{extra[0]} is shared by both groups; send it under artwork")
+    if not values:
+        raise RequestError(side, f"group {side} needs at least one attribute, e.g. {{\"gender\": \"female\"}}")
+    return values
+
+
+def _seeds(body: dict[str, Any]) -> list[int]:
+    """Return the comparison's seeds: ``seeds`` as given, else ``n_images`` from ``seed``."""
+    from .compare import MAX_SEEDS
+
+    if "seeds" in body:
+        seeds = body.pop("seeds")
+        if not isinstance(seeds, list) or not seeds or len(seeds) > MAX_SEEDS:
+            raise RequestError("seeds", f"seeds must be a list of 1 to {MAX_SEEDS} integers")
+        for seed in seeds:
+            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**32 - 1:
+                raise RequestError("seeds", f"seed {seed!r} is invalid; use integers from 0 to 4294967295")
+        if len(set(seeds)) != len(seeds):
+            raise RequestError("seeds", "seeds repeat; pass distinct seeds")
+        return seeds
+    start = body.pop("seed", 0)
+    count = body.pop("n_images", DEFAULT_SEEDS)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SEEDS:
+        raise RequestError("n_images", f"n_images must be an integer from 1 to {MAX_SEEDS}")
+    if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start <= 2**32 - count:
+        raise RequestError("seed", "seed must be an integer from 0 to 4294967295 less the image count")
+    return list(range(start, start + count))
+
+
+def _lora_choice(queue: JobQueue, raw: Any) -> str | None:
+    """Return the requested LoRA name after checking the generator has it; None for the default."""
+    if raw is None or raw == "":
+        return None
+    available = getattr(queue.generator, "loras", None) or {}
+    if not isinstance(raw, str) or raw not in available:
+        choices = ", ".join(sorted(available)) or "none (this server has no switchable LoRAs)"
+        raise RequestError("lora", f"unknown LoRA {str(raw)[:100]!r}; choose one of: {choices}")
+    return raw
+
+
+def _workspace_loras(workspace, lora: str | None) -> tuple[dict[str, str], str | None]:
+    """Return the LoRAs a server can switch between and the name of the default one."""
+    import os
+    from pathlib import Path
+
+    loras = {run["name"]: run["lora"] for run in list_models(workspace)}
+    if lora is None:
+        return loras, None
+    for name, path in loras.items():
+        if os.path.realpath(path) == os.path.realpath(lora) or os.path.realpath(str(Path(path).parent)) == os.path.realpath(lora):
+            return loras, name
+    path = Path(lora)
+    name = path.parent.parent.name if path.parent.name == "lora" else path.stem
+    loras[name] = str(path)
+    return loras, name
 
 
 def _compose(attributes: dict[str, Any], *, template: int) -> str:

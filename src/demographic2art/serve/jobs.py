@@ -58,6 +58,8 @@ class Job:
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
+    lora: str | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def to_record(self) -> dict[str, Any]:
@@ -69,6 +71,8 @@ class Job:
             "total_steps": self.total_steps,
             "parameters": self.params.model_dump(),
             "attributes": self.attributes,
+            "lora": self.lora,
+            "tags": self.tags,
             "results": list(self.results),
             "error": self.error,
             "created": self.created,
@@ -83,7 +87,12 @@ class JobQueue:
     ``load_generator`` is called once, in the worker thread, and returns an object with
     the :class:`~demographic2art.generate.Generator` interface (``generate``, ``model_name``,
     ``lora_name``). ``queue_size`` bounds the jobs waiting (the running job not counted);
-    ``history_size`` bounds the job records kept in memory.
+    ``history_size`` bounds the job records kept in memory. Each callable in
+    ``listeners`` is called with a job once it reaches a final state, outside the queue's
+    lock (from the worker thread, or from the thread that cancelled a queued job).
+
+    A job's ``lora`` names one of the generator's adapters; generators with a
+    ``select_lora(name)`` method switch to it before the job runs.
     """
 
     def __init__(
@@ -112,6 +121,7 @@ class JobQueue:
         self._ready = threading.Event()
         self._job_seconds = 5.0
         self._thread = threading.Thread(target=self._run, name="d2a-generation-worker", daemon=True)
+        self.listeners: list[Callable[[Job], None]] = []
         self.interrupted = mark_interrupted(storage)
 
     # Life cycle ---------------------------------------------------------------
@@ -145,21 +155,42 @@ class JobQueue:
 
     # Requests -----------------------------------------------------------------
 
-    def submit(self, params: GenerationParams, attributes: dict[str, Any] | None = None) -> Job:
+    def submit(
+        self,
+        params: GenerationParams,
+        attributes: dict[str, Any] | None = None,
+        *,
+        lora: str | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> Job:
         """Add a job and return it; raise :class:`ServiceUnavailableError` when it cannot wait."""
+        return self.submit_many([(params, attributes, lora, tags)])[0]
+
+    def submit_many(self, requests: list[tuple[GenerationParams, dict | None, str | None, dict | None]]) -> list[Job]:
+        """Add several jobs at once, or none of them when the queue has no room for all.
+
+        Each request is ``(params, attributes, lora, tags)``. Raise
+        :class:`ServiceUnavailableError` when the queue cannot take every job.
+        """
+        jobs = []
         with self._lock:
-            self._check_accepting()
-            job = Job(id=uuid.uuid4().hex, params=params, attributes=dict(attributes or {}))
-            job.total_steps = params.steps
-            self._waiting.append(job)
-            self._jobs[job.id] = job
+            self._check_accepting(len(requests))
+            for params, attributes, lora, tags in requests:
+                job = Job(
+                    id=uuid.uuid4().hex, params=params, attributes=dict(attributes or {}), lora=lora, tags=dict(tags or {})
+                )
+                job.total_steps = params.steps
+                self._waiting.append(job)
+                self._jobs[job.id] = job
+                jobs.append(job)
             self._evict()
             self._wakeup.notify_all()
-        self._save(job)
-        logger.info("job %s queued: %s", job.id, params.model_dump())
-        return job
+        for job in jobs:
+            self._save(job)
+            logger.info("job %s queued: %s (LoRA %s)", job.id, job.params.model_dump(), job.lora)
+        return jobs
 
-    def _check_accepting(self) -> None:
+    def _check_accepting(self, count: int = 1) -> None:
         retry = self._retry_after()
         if self._stopping:
             raise ServiceUnavailableError("the server is shutting down; retry later", "shutting_down", retry)
@@ -168,9 +199,12 @@ class JobQueue:
         if not self._thread.is_alive():
             code = "model_failed" if self.load_error else "worker_stopped"
             raise ServiceUnavailableError("the generation worker is not running; restart the server", code, retry)
-        if len(self._waiting) >= self.queue_size:
+        if len(self._waiting) + count > self.queue_size:
             raise ServiceUnavailableError(
-                f"the job queue is full ({self.queue_size} waiting); retry after {retry} s", "queue_full", retry
+                f"the job queue has no room for {count} job(s) ({len(self._waiting)} of {self.queue_size} waiting); "
+                f"retry after {retry} s",
+                "queue_full",
+                retry,
             )
 
     def _retry_after(self) -> int:
@@ -179,6 +213,7 @@ class JobQueue:
 
     def cancel(self, job_id: str) -> Job | None:
         """Cancel a queued or running job; return the job, or None when it is not in memory."""
+        cancelled_queued = False
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
@@ -186,9 +221,19 @@ class JobQueue:
             if job.state == "queued":
                 self._waiting.remove(job)
                 self._finish(job, "cancelled")
+                cancelled_queued = True
             elif job.state == "running":
                 job.cancel_event.set()
+        if cancelled_queued:
+            self._notify(job)
         return job
+
+    def _notify(self, job: Job) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(job)
+            except Exception as exc:  # a failing listener must not stop the worker
+                logger.error("job %s: listener %r failed: %s: %s", job.id, listener, type(exc).__name__, exc)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         """Return the job's record with its queue position, from memory or ``jobs/``."""
@@ -267,6 +312,7 @@ class JobQueue:
                 job.started = time.time()
             self._save(job)
             self._execute(job)
+            self._notify(job)
 
     def _execute(self, job: Job) -> None:
         logger.info("job %s running", job.id)
@@ -276,6 +322,11 @@ class JobQueue:
             job.total_steps = total
 
         try:
+            select_lora = getattr(self.generator, "select_lora", None)
+            if select_lora is not None:
+                select_lora(job.lora)
+            elif job.lora is not None:
+                raise ValueError(f"this generator has no adapter {job.lora!r}")
             images = self.generator.generate(job.params, progress=on_step, cancel=job.cancel_event)
             names = []
             for index, image in enumerate(images):
