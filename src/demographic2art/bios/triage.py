@@ -89,7 +89,7 @@ _GROUP_CATEGORY = re.compile(
 )
 _GROUP_LEAD = re.compile(
     r"\bis an? (?:\w+ ){0,3}(?:duo|collective|group|partnership|team)\b|\bare an? (?:\w+ ){0,3}"
-    r"(?:duo|collective|group|partnership|team)\b",
+    r"(?:duo|collective|group|partnership|team)\b|^the (?:two|three|four|five) (?:[\w-]+ ){0,3}(?:brothers|sisters)\b",
     re.IGNORECASE,
 )
 

@@ -109,6 +109,7 @@ def parse_date(text: str, *, allow_bare_year: bool = True) -> DateReading | None
         before = cleaned[: match.start()]
         if re.search(r"\b(?:fl\.|floruit|active|actif|activo|attivo)\s*$", before, re.IGNORECASE):
             return None
-        approx = bool(_APPROX.search(before)) or bool(re.match(r"\s*\?", cleaned[match.end():]))
+        # '1580?' and a decade such as 'the 1580s' are approximate.
+        approx = bool(_APPROX.search(before)) or bool(re.match(r"\s*\?|s\b", cleaned[match.end():]))
         return DateReading(None, -year if bc else year, approx, match.group(0))
     return None

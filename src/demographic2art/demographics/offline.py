@@ -27,7 +27,8 @@ BIRTH_LABELS = (
     "born", "birth", "date of birth", "naissance", "nacimiento", "nascimento", "nascita", "geboren",
     "născut", "nascut", "data urodzenia", "data i miejsce urodzenia", "urodzony", "urodzona", "дата рождения",
     "рождение", "народження", "дата народження", "роден", "född", "født", "született", "narození", "rođenje",
-    "rođen", "geboren op", "doğum", "doğum tarihi", "anadan olub", "დაბადების თარიღი",
+    "rođen", "geboren op", "doğum", "doğum tarihi", "anadan olub", "დაბადების თარიღი", "роден", "родена",
+    "出生", "生誕", "出生日期",
 )
 BIRTH_PLACE_LABELS = (
     "place of birth", "birthplace", "lieu de naissance", "lugar de nacimiento", "local de nascimento",
@@ -37,7 +38,7 @@ DEATH_LABELS = (
     "died", "death", "date of death", "décès", "mort", "fallecimiento", "muerte", "defunción", "morte",
     "falecimento", "gestorben", "decedat", "deces", "data śmierci", "data i miejsce śmierci", "zmarł", "zmarła",
     "дата смерти", "смерть", "дата смерті", "починал", "död", "døde", "død", "elhunyt", "úmrtí", "smrt",
-    "umro", "overleden", "ölüm", "ölüm tarihi",
+    "umro", "overleden", "ölüm", "ölüm tarihi", "починала", "逝世", "死没", "死亡", "逝世日期",
 )
 DEATH_PLACE_LABELS = (
     "place of death", "lieu de décès", "lieu de mort", "lugar de fallecimiento", "lugar de muerte",
@@ -90,8 +91,8 @@ def extract_page(html: str | bytes, artist_key: str | None = None) -> Demographi
     _apply_categories(record, categories)
     if record.gender is None:
         _apply_gender_from_text(record, content, lead, language)
-    if record.birth.place.raw is None:
-        _apply_body_birth_place(record, content)
+    if record.birth.place.raw is None or record.birth.year is None:
+        _apply_body_birth(record, content)
     _check_years(record)
     return record
 
@@ -212,8 +213,19 @@ _DEATH_MARK = re.compile(
     re.IGNORECASE,
 )
 _FLORUIT = re.compile(r"\b(?:fl\.|floruit|active|activ[eo]?|actif|attivo)\b", re.IGNORECASE)
-_FR_BIRTH = re.compile(r"\bnée?\s+(?:le\s+|en\s+|vers\s+)?(.{0,40}?\d{3,4}(?:\s*av\.\s*J\.-C\.)?)", re.IGNORECASE)
-_FR_DEATH = re.compile(r"\b(?:morte?|décédée?)\s+(?:le\s+|en\s+|vers\s+)?(.{0,40}?\d{3,4})", re.IGNORECASE)
+# Leads without a parenthesis: French 'né le ...', Swedish 'född ...', Romanian 'n. ...', English 'born c. 1380'.
+_FR_BIRTH = re.compile(
+    r"(?:\bnée?|\bfödd|(?<![\w.])n\.|\bnăscut(?:ă)?|\bborn)\s+(?:le\s+|en\s+|vers\s+|den\s+|on\s+|in\s+)?"
+    r"(.{0,40}?\d{3,4}(?:\s*av\.\s*J\.-C\.)?)",
+    re.IGNORECASE,
+)
+_FR_DEATH = re.compile(
+    r"(?:\bmorte?|\bdécédée?|\bdöd|(?<![\w.])d\.|\bdecedat(?:ă)?|\bdied)\s+(?:le\s+|en\s+|vers\s+|den\s+|on\s+|in\s+)?(.{0,40}?\d{3,4})",
+    re.IGNORECASE,
+)
+_BARE_SPAN = re.compile(
+    r",\s*((?:c\.|ca\.|circa)?\s*\d{3,4})\s*[–—-]\s*((?:c\.|ca\.|circa)?\s*\d{3,4})\s*,"
+)
 _PLACE_AFTER = re.compile(r"^\s*(?:,\s*)?(?:in|à|a|en|em|w|we|la|în|в|у|i)\s+([^\d;,()–—]+(?:,\s*[^\d;,()–—]+)?)")
 # '(26 November 1876, Utrecht – 1958)': a capitalised place straight after the date and a comma.
 _PLACE_AFTER_COMMA = re.compile(r"^\s*,\s*((?:[A-Z]|[^\W\d_a-z])[^\d;,()–—]*(?:,\s*[^\d;,()–—]+)?)")
@@ -221,6 +233,19 @@ _LEAD_COPULA = re.compile(
     r"\b(?:was|is|were|are|est|était|fut|es|fue|era|è|fu|é|foi|ist|war|este|a fost|był|była|jest|was een|is een|var|är|je|bio|bila)\b",
     re.IGNORECASE,
 )
+
+
+def _parentheses(lead: str, limit: int = 3) -> list[str]:
+    """Return up to ``limit`` top-level parentheses of the lead, each opening within 250 characters of the last."""
+    found = []
+    offset = 0
+    while len(found) < limit:
+        paren = _first_parenthesis(lead[offset:])
+        if paren is None:
+            break
+        found.append(paren)
+        offset += lead[offset:].find(paren) + len(paren) + 1
+    return found
 
 
 def _first_parenthesis(lead: str) -> str | None:
@@ -242,15 +267,22 @@ def _apply_lead(record: Demographics, lead: str, language: str) -> None:
     if not lead:
         return
     text = re.sub(r"\[[^\]]*\]", "", lead.replace("\xa0", " "))
-    paren = _first_parenthesis(text)
-    birth_text = death_text = None
-    if paren:
-        birth_text, death_text = _split_life_span(paren)
+    birth_text = death_text = paren = None
+    for candidate in _parentheses(text):
+        birth_text, death_text = _split_life_span(candidate)
+        if birth_text is not None or death_text is not None:
+            paren = candidate
+            break
     if birth_text is None and death_text is None:
         born = _FR_BIRTH.search(text[:300])
         died = _FR_DEATH.search(text[:400])
         birth_text = born.group(1) if born else None
         death_text = died.group(1) if died else None
+    if birth_text is None and death_text is None:
+        # 'Giovanni Cimabue, c. 1240 – 1302, was ...': a life span between commas.
+        span = _BARE_SPAN.search(text[:250])
+        if span:
+            birth_text, death_text = span.group(1), span.group(2)
     birth = parse_date(birth_text) if birth_text else None
     death = parse_date(death_text) if death_text else None
     if birth and death and death.year is not None and death.year < 0 and birth.year is not None and birth.year > 0:
@@ -365,18 +397,36 @@ _BODY_BIRTH_PLACE = re.compile(
 _RELATIVE = re.compile(r"\b(?:father|mother|brother|sister|wife|husband|son|daughter|parents|family)\b.{0,40}$", re.IGNORECASE)
 
 
-def _apply_body_birth_place(record: Demographics, content: Node | None) -> None:
-    """Fill the birth place from the first 'X was born ... in PLACE' sentence of the article body."""
+def _apply_body_birth(record: Demographics, content: Node | None) -> None:
+    """Fill the birth year and place from the first 'X was born ... in PLACE' sentences of the body."""
     if content is None:
         return
     for paragraph in content.css("p")[:15]:
         text = re.sub(r"\[[^\]]*\]", "", paragraph.text(separator="", strip=False).replace("\xa0", " "))
+        if record.birth.year is None:
+            _body_birth_year(record, text)
+        if record.birth.place.raw is not None:
+            continue
         for match in _BODY_BIRTH_PLACE.finditer(text):
             sentence_start = max(text.rfind(". ", 0, match.start()), 0)
             if _RELATIVE.search(text[sentence_start: match.start() + 12]):
                 continue
             place = re.sub(r"^the\s+", "", match.group(1))
             _set_place(record, "birth", place, "body")
+            break
+
+
+_BODY_BIRTH_YEAR = re.compile(r"\b(?:was|were)\s+born\b([^.;]{0,80})")
+
+
+def _body_birth_year(record: Demographics, text: str) -> None:
+    for match in _BODY_BIRTH_YEAR.finditer(text):
+        sentence_start = max(text.rfind(". ", 0, match.start()), 0)
+        if _RELATIVE.search(text[sentence_start: match.start() + 12]):
+            continue
+        reading = parse_date(match.group(1))
+        if reading is not None and reading.year is not None and reading.year > 0:
+            _set_event(record, "birth", reading, "body")
             return
 
 
