@@ -37,20 +37,53 @@ function numberOrUndefined(id) {
   return value === "" ? undefined : Number(value);
 }
 
-function requestBody() {
+function randomSeed() {
+  const values = new Uint32Array(1);
+  crypto.getRandomValues(values);
+  return values[0];
+}
+
+// Settings shared by single jobs and comparisons.
+function sharedSettings() {
   const size = numberOrUndefined("size");
-  return {
-    prompt: byId("prompt").value,
+  const settings = {
     negative_prompt: byId("negative-prompt").value,
-    seed: numberOrUndefined("seed"),
     steps: numberOrUndefined("steps"),
     guidance_scale: numberOrUndefined("guidance-scale"),
     width: size,
     height: size,
     scheduler: byId("scheduler").value,
+  };
+  if (byId("lora").value !== "") settings.lora = byId("lora").value;
+  return settings;
+}
+
+function requestBody() {
+  // A random seed is written into the seed field, so the page shows the seed it used.
+  if (byId("seed-mode").value === "random") byId("seed").value = String(randomSeed());
+  return {
+    ...sharedSettings(),
+    prompt: byId("prompt").value,
+    seed: numberOrUndefined("seed"),
+    batch_size: numberOrUndefined("batch-size"),
     lora_weight: numberOrUndefined("lora-weight"),
     attributes: pickerValues(),
   };
+}
+
+function downloadLink(url, text) {
+  const link = document.createElement("a");
+  link.href = `${url}?download=1`;
+  link.download = url.split("/").pop();
+  link.textContent = text;
+  link.className = "download";
+  return link;
+}
+
+function reuseSeed(seed) {
+  byId("seed-mode").value = "fixed";
+  byId("seed").value = String(seed);
+  byId("seed").focus();
 }
 
 function showError(message) {
@@ -61,11 +94,15 @@ function showResult(urls) {
   const target = byId("job-result");
   target.replaceChildren();
   urls.forEach((url, index) => {
+    const figure = document.createElement("figure");
     const img = document.createElement("img");
     img.src = url;
     img.alt = `Generated image ${index + 1}`;
     img.id = `result-image-${index}`;
-    target.appendChild(img);
+    const caption = document.createElement("figcaption");
+    caption.appendChild(downloadLink(url, `Download image ${index + 1}`));
+    figure.append(img, caption);
+    target.appendChild(figure);
   });
 }
 
@@ -125,13 +162,128 @@ async function loadGallery() {
       img.src = url;
       img.alt = job.parameters.prompt;
       img.id = `gallery-${job.id}-${index}`;
+      const params = job.parameters;
+      const seed = (params.seed + index) % 4294967296;
       const caption = document.createElement("figcaption");
-      caption.textContent = `${job.parameters.prompt} (seed ${job.parameters.seed + index})`;
+      const details = document.createElement("span");
+      const size = params.width ? `${params.width}x${params.height}` : "model default size";
+      details.textContent = `${params.prompt} | seed ${seed}, ${params.steps} steps, guidance ${params.guidance_scale}, ` +
+        `${size}, ${params.scheduler}, LoRA ${job.lora || "default"} at ${params.lora_weight}`;
+      const reuse = document.createElement("button");
+      reuse.type = "button";
+      reuse.textContent = `Reuse seed ${seed}`;
+      reuse.addEventListener("click", () => reuseSeed(seed));
+      caption.append(details, " ", downloadLink(url, "Download PNG"), " ", reuse);
       figure.append(img, caption);
       item.appendChild(figure);
       list.appendChild(item);
     });
   });
+}
+
+async function loadModels() {
+  const response = await fetch("/api/models");
+  if (!response.ok) return;
+  const data = await response.json();
+  const select = byId("lora");
+  data.available.forEach((name) => {
+    const option = document.createElement("option");
+    option.value = name;
+    option.textContent = name === data.active ? `${name} (default)` : name;
+    select.appendChild(option);
+  });
+}
+
+function groupValues(side) {
+  const values = {};
+  document.querySelectorAll(`[data-group="${side}"]`).forEach((select) => {
+    if (select.value !== "") values[select.dataset.key] = select.value;
+  });
+  return values;
+}
+
+function compareBody() {
+  if (byId("seed-mode").value === "random") byId("seed").value = String(randomSeed() % 4000000000);
+  const body = {
+    ...sharedSettings(),
+    a: groupValues("a"),
+    b: groupValues("b"),
+    seed: numberOrUndefined("seed"),
+    n_images: numberOrUndefined("compare-images"),
+  };
+  const artwork = {};
+  ["style", "genre"].forEach((key) => {
+    const value = byId(`picker-${key}`).value;
+    if (value !== "") artwork[key] = value;
+  });
+  body.artwork = artwork;
+  if (byId("compare-name").value !== "") body.name = byId("compare-name").value;
+  return body;
+}
+
+function renderComparison(record) {
+  const head = byId("compare-head");
+  const headers = [document.createElement("th")];
+  headers[0].textContent = "Seed";
+  record.rows.forEach((row) => {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = row.label;
+    headers.push(th);
+  });
+  head.replaceChildren(...headers);
+  const rows = record.grid.map((line) => {
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = String(line.seed);
+    tr.appendChild(th);
+    line.cells.forEach((cell) => {
+      const td = document.createElement("td");
+      if (cell.url) {
+        const img = document.createElement("img");
+        img.src = cell.url;
+        img.alt = `${cell.group}, seed ${line.seed}: ${cell.prompt}`;
+        img.className = "compare-image";
+        td.append(img, document.createElement("br"), downloadLink(cell.url, "Download"));
+      } else {
+        td.textContent = cell.state;
+      }
+      tr.appendChild(td);
+    });
+    return tr;
+  });
+  byId("compare-body").replaceChildren(...rows);
+  let text = `Comparison ${record.name}: ${record.state}, ${record.done} of ${record.total} images`;
+  if (record.portfolio) text += `; saved as ${record.portfolio}`;
+  byId("compare-status").textContent = text;
+}
+
+async function pollComparison(url) {
+  const response = await fetch(url);
+  const record = await response.json();
+  renderComparison(record);
+  if (record.state === "running" || record.state === "writing") {
+    setTimeout(() => pollComparison(url), POLL_MS);
+    return;
+  }
+  byId("compare-button").disabled = false;
+  loadGallery();
+}
+
+async function submitComparison(event) {
+  event.preventDefault();
+  byId("compare-error").textContent = "";
+  const { response, data } = await postJson("/api/compare", compareBody());
+  if (response.status !== 202) {
+    const retry = response.headers.get("Retry-After");
+    const message = data.message || (data.error === "queue_full" ? "The job queue has no room for this comparison." : `Request failed with status ${response.status}.`);
+    byId("compare-error").textContent = message + (retry ? ` Retry in ${retry} s.` : "");
+    return;
+  }
+  byId("compare-button").disabled = true;
+  renderComparison(data);
+  pollComparison(data.url);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -144,6 +296,8 @@ document.addEventListener("DOMContentLoaded", () => {
   byId("generate-form").addEventListener("submit", submit);
   byId("cancel-button").addEventListener("click", cancel);
   byId("refresh-gallery").addEventListener("click", loadGallery);
+  byId("compare-form").addEventListener("submit", submitComparison);
   updatePreview();
+  loadModels();
   loadGallery();
 });
