@@ -67,7 +67,8 @@ def category_crosstab(frame, column: str, category: str, *, top: int = DEFAULT_T
     values = frame[category].map(first_item) if category in frame else pd.Series([None] * len(frame), index=frame.index)
     counts = values.value_counts()
     kept = set(counts.index[:top])
-    labels = values.map(lambda v: MISSING if v is None else (v if v in kept else OTHER))
+    # Series.map turns None into NaN, so missing values are found with isna.
+    labels = pd.Series(np.where(values.isna(), MISSING, np.where(values.isin(kept), values, OTHER)), index=frame.index)
     return pd.crosstab(frame[column].astype(str), labels)
 
 
@@ -117,7 +118,7 @@ def _cluster_permutation_p(frame, column, category, cluster_by, top, observed, n
     values = known[category].map(first_item)
     counts = values.value_counts()
     kept = set(counts.index[:top])
-    labels = values.map(lambda v: None if v is None else (v if v in kept else OTHER))
+    labels = values.where(values.isna() | values.isin(kept), OTHER)
     usable = labels.notna()
     clusters = known.loc[usable, cluster_by].astype(str).to_numpy()
     levels = labels[usable].to_numpy()

@@ -23,7 +23,7 @@ def _missing_share(part, column: str) -> float:
     if column not in part:
         return float("nan")
     values = part[column]
-    missing = values.map(lambda v: first_item(v) is None)
+    missing = values.map(first_item).isna()
     return float(missing.mean()) if len(values) else float("nan")
 
 
@@ -60,7 +60,8 @@ def describe_groups(frame, names: Sequence[str]):
         if "style" in part:
             styles = part["style"].map(first_item).dropna()
             if len(styles):
-                counts = styles.value_counts()
+                # Ties go to the alphabetically first style, so the label is repeatable.
+                counts = styles.value_counts().sort_index().sort_values(ascending=False, kind="stable")
                 row["top_style"] = f"{counts.index[0]} ({counts.iloc[0] / len(styles):.0%})"
         rows.append(row)
     return pd.DataFrame(rows)

@@ -28,8 +28,21 @@ def register(app: typer.Typer) -> None:
         templates: Annotated[int, typer.Option(min=1, max=4, help="Number of caption templates the prompts cycle through.")] = 4,
         no_controls: Annotated[bool, typer.Option("--no-controls", help="Skip the neutral-prompt and LoRA-weight-0 control groups.")] = False,
         name: Annotated[str | None, typer.Option(help="Portfolio folder name under portfolios/ [default: from the groups].")] = None,
+        engine: Annotated[str, typer.Option(help="Where images are generated: local (this process) or ray (a Ray Data batch job, one model per worker).")] = "local",
+        workers: Annotated[int | None, typer.Option(min=1, help="Ray workers, each holding one model copy [default: the cluster's GPU count, or 1].")] = None,
+        embedding: Annotated[str, typer.Option(help="Vectors for the whole-set tests: features, or a local CLIP weights folder.")] = "features",
+        n_boot: Annotated[int, typer.Option("--n-boot", min=10, help="Bootstrap resamples per effect-size interval.")] = 2000,
+        n_perm: Annotated[int, typer.Option("--n-perm", min=9, help="Permutations of the energy-distance test.")] = 999,
+        from_portfolio: Annotated[str | None, typer.Option("--from-portfolio", help="Analyse a saved portfolio under portfolios/<name>/ (from the web app or an earlier run) instead of generating.")] = None,
     ) -> None:
         """Generate images per group with shared seeds and compare their features."""
+        if from_portfolio is not None:
+            from ..analysis.compare import analyze_portfolio
+
+            ws = open_workspace(workspace)
+            result = analyze_portfolio(ws, from_portfolio, n_boot=n_boot, n_perm=n_perm, embedding=embedding)
+            _print_comparison(result)
+            return
         from ..analysis.compare import compare_groups, parse_group
         from ..errors import InvalidValueError
         from ..generate.gallery import best_lora
@@ -43,13 +56,9 @@ def register(app: typer.Typer) -> None:
         result = compare_groups(
             ws, groups, model=model or default_model(ws), lora=chosen, n_images=n_images, steps=steps,
             guidance_scale=guidance_scale, templates=templates, controls=not no_controls, name=name,
+            engine=engine, workers=workers, embedding=embedding, n_boot=n_boot, n_perm=n_perm,
         )
-        significant = result.stats[result.stats["significant"]]
-        console.print(f"portfolio {result.name}: {len(result.groups)} groups x {n_images} images")
-        console.print(f"{len(significant)} of {len(result.stats)} feature comparisons have BH q < 0.05")
-        if result.stand_in:
-            console.print("note: the model is a tiny stand-in, so its images are noise-like")
-        console.print(f"report: {result.files['report.html']}")
+        _print_comparison(result)
 
     @app.command("analyze")
     def analyze(
@@ -62,17 +71,44 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str | None, typer.Option(help="Analysis name [default: from the column and groups].")] = None,
         note: Annotated[str | None, typer.Option(help="Note shown at the top of the report, e.g. that images are stand-ins.")] = None,
         seed: Annotated[int, typer.Option(help="Seed of resampling and sampling.")] = 0,
+        within_era: Annotated[bool, typer.Option("--within-era", help="Also compare the groups within each birth era (half-century).")] = False,
+        no_sensitivity: Annotated[bool, typer.Option("--no-sensitivity", help="Skip the rerun without artists whose demographics are flagged for review.")] = False,
+        portfolio: Annotated[str | None, typer.Option(help="Portfolio name under portfolios/ whose A-B gap is set beside the real gap.")] = None,
+        embedding: Annotated[str, typer.Option(help="Vectors for the whole-set tests: features, or a local CLIP weights folder.")] = "features",
+        n_boot: Annotated[int, typer.Option("--n-boot", min=10, help="Bootstrap resamples per effect-size interval.")] = 2000,
+        n_perm: Annotated[int, typer.Option("--n-perm", min=9, help="Permutations of the energy-distance test.")] = 999,
     ) -> None:
         """Extract features of real images, group them and test the groups."""
         from ..analysis.analyze import analyze_images
+        from ..analysis.robustness import summarise_gap
 
         ws = open_workspace(workspace)
         result = analyze_images(
             ws, images_dir=images_dir, group_by=group_by, groups=group, max_per_artist=max_per_artist,
-            name=name, out=out, note=note, seed=seed,
+            name=name, out=out, note=note, seed=seed, within_era=within_era, sensitivity=not no_sensitivity,
+            portfolio=portfolio, embedding=embedding, n_boot=n_boot, n_perm=n_perm,
         )
         counts = ", ".join(f"{row.group}: {row.ok}" for row in result.counts.itertuples())
         significant = result.stats[result.stats["significant"]]
         console.print(f"analysis {result.name} by {result.group_by}: {counts}")
         console.print(f"{len(significant)} of {len(result.stats)} feature comparisons have BH q < 0.05")
+        if result.within_era is not None and not result.within_era.empty:
+            console.print(f"{int(result.within_era['significant'].sum())} of {len(result.within_era)} within-era comparisons have BH q < 0.05")
+        if result.sensitivity is not None:
+            flagged = result.sensitivity.attrs.get("flagged_artists", 0)
+            console.print(f"without {flagged} flagged artists, {int(result.sensitivity['changed'].sum())} comparisons change significance or sign")
+        if result.model_gap is not None:
+            console.print(summarise_gap(result.model_gap))
         console.print(f"report: {result.files['report.html']}")
+
+
+def _print_comparison(result) -> None:
+    significant = result.stats[result.stats["significant"]]
+    n_images = result.manifest.get("settings", {}).get("n_images", "?")
+    console.print(f"portfolio {result.name}: {len(result.groups)} groups x {n_images} images")
+    console.print(f"{len(significant)} of {len(result.stats)} feature comparisons have BH q < 0.05")
+    for row in result.multivariate:
+        console.print(f"{row['group_a']} vs {row['group_b']}: classifier accuracy {row['c2st_accuracy']:.2f} (p = {row['c2st_p']:.3g}), energy p = {row['energy_p']:.3g}")
+    if result.stand_in:
+        console.print("note: the model is a tiny stand-in, so its images are noise-like")
+    console.print(f"report: {result.files['report.html']}")
