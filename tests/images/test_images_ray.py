@@ -60,3 +60,44 @@ def test_ray_engine_matches_local(tmp_path, ray_cluster):
     for file in local_rows["file"].dropna():
         assert (tmp_path / "ray" / file).read_bytes() == (tmp_path / "local" / file).read_bytes()
     assert list((tmp_path / "ray" / "images" / "parts").glob("*.parquet")) == []
+
+
+def _task_workers():
+    import psutil
+
+    return [p for p in psutil.process_iter(["cmdline"]) if "ray::run_shard" in " ".join(p.info["cmdline"] or [])]
+
+
+def test_ray_worker_killed_mid_shard(tmp_path, ray_cluster):
+    import signal
+    import threading
+    import time
+
+    routes = {
+        f"/kill/img{i}.jpg": [{"status": 200, "headers": {"Content-Type": "image/jpeg"}, "body_bytes": _jpeg(i).hex(), "delay_s": 0.5}]
+        for i in range(6)
+    }
+    with ScriptedServer({"routes": routes}) as server:
+        source = tmp_path / "source.csv"
+        pd.DataFrame({"image_url": [server.url(p) for p in routes]}).to_csv(source, index=False)
+        outcome = {}
+
+        def run() -> None:
+            outcome["summary"] = download_images(
+                tmp_path / "ws", source=source, shard_size=3, concurrency=1, engine="ray", respect_robots=False
+            )
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while len(server.log) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = _task_workers()
+        for worker in workers[:1]:
+            worker.send_signal(signal.SIGKILL)
+        thread.join(timeout=120)
+    manifest = Workspace(tmp_path / "ws").storage.read_parquet("images/manifest.parquet")
+    assert len(workers) >= 1
+    assert outcome["summary"].counts == {"ok": 6}
+    assert len(manifest) == 6
+    assert set(manifest["status"]) == {"ok"}
