@@ -5,6 +5,20 @@ again after a worker died rewrites the same files and the same part: shard outpu
 are idempotent. The driver streams the plan, keeps at most ``2 x cluster CPUs``
 shards in flight, and merges the parts when all tasks are done. Ray is an optional
 dependency (``pip install demographic2art[ray]``); the local engine never imports it.
+
+Running on a cluster. Every node needs the same Python environment with d2a and
+Ray installed, and the workspace must be storage that every node reaches, such as
+``s3://bucket/study`` (a local folder works only on a one-node cluster).
+
+* AWS: describe the head and worker nodes in a cluster YAML (``setup_commands``
+  installing ``demographic2art[ray]``), start it with ``ray up cluster.yaml``, then
+  run ``ray submit cluster.yaml job.py`` or, on the head node,
+  ``d2a images download -w s3://bucket/study --engine ray --address auto``.
+* SLURM: inside an allocation, start the head on the first node with
+  ``ray start --head --port=6379 --num-cpus=$SLURM_CPUS_PER_TASK`` and the others with
+  ``srun --nodes=$((SLURM_JOB_NUM_NODES-1)) --exclude=$(hostname) ray start
+  --address=$HEAD:6379 --block &``, then run the same ``d2a`` command with
+  ``--address auto`` on the head node, and ``ray stop`` at the end.
 """
 
 from __future__ import annotations
