@@ -57,7 +57,7 @@ DEMONYMS: dict[str, tuple[str, ...]] = {
     "trinidadian": ("TT",), "tunisian": ("TN",), "turkish": ("TR",), "turkmen": ("TM",),
     "ugandan": ("UG",), "ukrainian": ("UA",), "emirati": ("AE",), "uruguayan": ("UY",),
     "uzbek": ("UZ",), "venezuelan": ("VE",), "vietnamese": ("VN",), "yemeni": ("YE",),
-    "zambian": ("ZM",), "zimbabwean": ("ZW",), "sudanese-british": ("SD", "GB"),
+    "zambian": ("ZM",), "zimbabwean": ("ZW",), "genevan": ("CH",), "bahraini": ("BH",), "sudanese-british": ("SD", "GB"),
     # Historical states and peoples.
     "soviet": ("RU", "UA", "BY", "GE", "AM", "AZ", "KZ", "UZ", "LV", "LT", "EE", "MD", "KG", "TJ", "TM"),
     "yugoslav": ("RS", "HR", "SI", "BA", "MK", "ME"), "yugoslavian": ("RS", "HR", "SI", "BA", "MK", "ME"),
@@ -135,6 +135,7 @@ COUNTRY_ALIASES: dict[str, tuple[str, ...]] = {
     "yougoslavie": DEMONYMS["yugoslav"], "hrvatska": ("HR",), "croatie": ("HR",), "türkei": ("TR",),
     "turquie": ("TR",), "azərbaycan": ("AZ",), "algérie": ("DZ",), "maroc": ("MA",), "tunisie": ("TN",),
     "haïti": ("HT",), "liban": ("LB",), "égypte": ("EG",), "iran ": ("IR",),
+    "中國": ("CN",), "中国": ("CN",), "日本": ("JP",), "україна ": ("UA",), "corée du sud": ("KR",),
 }
 
 # Nationality adjectives in the other languages present (masculine and feminine forms).
@@ -175,6 +176,12 @@ FOREIGN_DEMONYMS: dict[str, tuple[str, ...]] = {
     "canadien": ("CA",), "canadienne": ("CA",), "kanadischer": ("CA",), "haïtien": ("HT",),
     "algérien": ("DZ",), "libanais": ("LB",), "israélien": ("IL",), "israelischer": ("IL",),
     "iranien": ("IR",), "nederlandsch": ("NL",), "vlaams": ("BE",), "vlaamse": ("BE",),
+    "български": ("BG",), "българска": ("BG",), "българския": ("BG",), "българин": ("BG",),
+    "belgische": ("BE",), "amerikaans": ("US",), "amerikaanse": ("US",), "nederlandse ": ("NL",),
+    "українська": ("UA",), "українка": ("UA",), "українець": ("UA",), "украинская": ("UA",),
+    "sud-coréen": ("KR",), "sud-coréenne": ("KR",), "coréen": ("KR",), "coréenne": ("KR",),
+    "polskiego": ("PL",), "polka": ("PL",), "magyarországi": ("HU",), "svenska": ("SE",),
+    "russische": ("RU",), "russisch": ("RU",), "duits": ("DE",), "duitse": ("DE",), "franse": ("FR",),
 }
 
 
@@ -221,6 +228,13 @@ def country_name(code: str) -> str:
     return getattr(country, "common_name", None) or country.name
 
 
+def strict_demonym_codes(word: str | None) -> tuple[str, ...]:
+    """Return the ISO codes of a nationality adjective only ('French'), never of a country name ('France')."""
+    if not word:
+        return ()
+    return _demonym_table().get(_fold(word), ())
+
+
 def demonym_codes(word: str | None) -> tuple[str, ...]:
     """Return the ISO codes of a nationality adjective ('Flemish', 'Austro-Hungarian', 'française')."""
     if not word:
@@ -241,7 +255,10 @@ def nationality_codes(text: str | None) -> list[str]:
     if not text:
         return []
     codes: set[str] = set()
-    folded = _fold(text)
+    # 'Latin American' names a region, and its 'American' is not the United States.
+    folded = re.sub(r"\blatin[- ]americ(?:an|ana|ano)\b", " ", _fold(text)).strip()
+    if not folded:
+        return []
     whole = demonym_codes(folded)
     if whole:
         return sorted(set(whole))

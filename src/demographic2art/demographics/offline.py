@@ -16,7 +16,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
 from ..bios.triage import PageKind, first_paragraph_text, page_categories, triage_tree
-from .countries import country_name, demonym_codes, nationality_codes, place_country
+from .countries import country_name, demonym_codes, nationality_codes, place_country, strict_demonym_codes
 from .gazetteer import present_day_country
 from .dates import DateReading, clean_date_text, parse_date
 from .schema import Conflict, Demographics, LifeEvent, Nationality, Place
@@ -49,7 +49,8 @@ NATIONALITY_LABELS = (
     "cittadinanza", "staatsangehörigkeit", "nationalität", "naționalitate", "cetățenie", "cetățenia",
     "narodowość", "obywatelstwo", "гражданство", "подданство", "громадянство", "громадянство/підданство",
     "страна", "країна", "nationaliteit", "nationalitet", "medborgarskap", "állampolgárság", "národnost",
-    "državljanstvo", "vatandaşlık", "гражданство (подданство)",
+    "državljanstvo", "vatandaşlık", "гражданство (подданство)", "állampolgársága", "националност",
+    "國籍", "国籍",
 )
 EDUCATION_LABELS = ("education", "alma mater", "training", "formation", "educación", "formação", "ausbildung", "образование")
 MOVEMENT_LABELS = ("movement", "mouvement", "movimiento", "movimento", "bewegung", "стиль", "curent", "style")
@@ -229,6 +230,7 @@ _BARE_SPAN = re.compile(
 _PLACE_AFTER = re.compile(r"^\s*(?:,\s*)?(?:in|à|a|en|em|w|we|la|în|в|у|i)\s+([^\d;,()–—]+(?:,\s*[^\d;,()–—]+)?)")
 # '(26 November 1876, Utrecht – 1958)': a capitalised place straight after the date and a comma.
 _PLACE_AFTER_COMMA = re.compile(r"^\s*,\s*((?:[A-Z]|[^\W\d_a-z])[^\d;,()–—]*(?:,\s*[^\d;,()–—]+)?)")
+_SLAVIC_COPULA = re.compile(r"\s[–—-]\s|(?<!\w)[еє](?!\w)")
 _LEAD_COPULA = re.compile(
     r"\b(?:was|is|were|are|est|était|fut|es|fue|era|è|fu|é|foi|ist|war|este|a fost|był|była|jest|was een|is een|var|är|je|bio|bila)\b",
     re.IGNORECASE,
@@ -368,20 +370,32 @@ def _lead_place(part: str, reading: DateReading) -> str | None:
 def _lead_nationality(record: Demographics, lead: str, paren: str | None) -> None:
     tail = lead.split(paren, 1)[1] if paren and paren in lead else lead
     match = _LEAD_COPULA.search(tail)
+    if match is None and record.language not in (None, "en"):
+        # Slavic leads link name and description with a dash or 'е' ('Tachev е български живописец').
+        match = _SLAVIC_COPULA.search(tail)
     if match is None:
         return
     words = re.findall(r"[^\W\d_][\w'’.-]*", tail[match.end(): match.end() + 160])
     found: list[str] = []
     codes: set[str] = set()
+    born_words: list[str] = []
     for word in words[:14]:
         if word.lower().endswith("-born") or word.lower().endswith("-based"):
+            if word.lower().endswith("-born"):
+                born_words.append(word)
             continue
-        word_codes = demonym_codes(word) or tuple(nationality_codes(word) if "-" in word else ())
+        # Country names ('court painter of Prussia', 'based in New Jersey') are places, not nationalities.
+        word_codes = strict_demonym_codes(word) or tuple(nationality_codes(word) if "-" in word else ())
         if word_codes and (word[0].isupper() or record.language not in (None, "en")):
             found.append(word)
             codes.update(word_codes)
         elif found and word.lower() not in ("and", "et", "y", "e", "und", "şi", "și", "i", "then", "later"):
             break
+    if not found and born_words:
+        # 'a French-born court painter' names no other nationality, so the birth country stands.
+        for word in born_words:
+            codes.update(demonym_codes(word[: -len("-born")]))
+        found = [w for w in born_words if demonym_codes(w[: -len("-born")])]
     if found:
         record.nationality = Nationality(raw=" ".join(found), codes=sorted(codes))
         record.sources["nationality"] = "lead"
