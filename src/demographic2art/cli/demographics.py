@@ -90,18 +90,24 @@ def evaluate_command(
     reference: str = typer.Option(..., "--reference", help="Reference TSV: slug, birth_year, death_year, gender, nationality, birth_country."),
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
     limit: int = typer.Option(None, "--limit", min=1, help="Evaluate only the first N reference rows (slug order)."),
+    extracted: str = typer.Option(None, "--extracted", help="Folder of <slug>.json records from an earlier extraction to compare instead of extracting again."),
+    judgements: str = typer.Option(None, "--judgements", help="JSON list of judged reference values; default: the packaged list."),
+    no_judgements: bool = typer.Option(False, "--no-judgements", help="Report raw figures only, with no judged reference values removed."),
 ) -> None:
-    """Compare offline extraction with a reference table, field by field."""
-    from ..demographics.evaluate import evaluate
+    """Compare offline extraction with a reference table, field by field (raw, and with judged-wrong reference values removed)."""
+    from ..demographics.evaluate import evaluate, load_extracted_records
 
-    report = evaluate(pages, reference, limit=limit)
+    records = load_extracted_records(extracted) if extracted else None
+    report = evaluate(pages, reference, limit=limit, extracted=records,
+                      judgements=False if no_judgements else judgements)
     if as_json:
         console.print_json(json.dumps(report, ensure_ascii=False, default=str))
         return
-    console.print(f"rows {report['rows']}; triage {report['triage']}")
+    console.print(f"rows {report['rows']}; triage {report['triage']}; judgements {report['judgements']}")
     for field, values in report["fields"].items():
         console.print(
-            f"{field:14} agreement {_percent(values['agreement'])}  recall {_percent(values['recall'])}  "
+            f"{field:14} agreement {_percent(values['agreement'])} (judged {_percent(values['agreement_judged'])})  "
+            f"recall {_percent(values['recall'])} (judged {_percent(values['recall_judged'])})  "
             f"coverage {_percent(values['coverage'])}  (both {values['both']})"
         )
     console.print(f"disagreements {len(report['disagreements'])} (see --json)")

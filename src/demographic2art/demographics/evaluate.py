@@ -8,10 +8,12 @@ rather than trusted.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 from collections import Counter
 from collections.abc import Iterable
+from importlib import resources
 
 from ..errors import MissingFileError
 from .countries import country_codes, nationality_codes
@@ -22,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 FIELDS = ("birth_year", "death_year", "gender", "nationality", "birth_country")
 EXTRACTED_KINDS = ("biography", "other_language")
+JUDGEMENTS_RESOURCE = "data/reference_judgements.json"
 
 _GENDER_WORDS = {
     "female": ("female", "woman", "f", "femme", "féminin", "feminin", "femenino", "mujer", "femminile", "donna",
@@ -87,6 +90,7 @@ def evaluate(
     *,
     extracted: Iterable[Demographics] | None = None,
     limit: int | None = None,
+    judgements: str | os.PathLike[str] | None | bool = None,
 ) -> dict:
     """Compare extraction on saved pages with a reference table, field by field.
 
@@ -97,6 +101,12 @@ def evaluate(
     that are not biographies leave the denominators and are counted under ``triage``.
     ``extracted`` reuses records already extracted (matched by ``artist_key``); ``limit`` takes
     the first N reference rows in slug order.
+
+    ``agreement_judged`` and ``recall_judged`` leave out the reference values judged wrong in
+    ``judgements`` (a JSON list of slug, field, reference, ours, verdict and quote; by default
+    the packaged ``data/reference_judgements.json``, ``False`` for none). A judgement counts only
+    while the reference value is still the one judged, we still disagree, and its quote occurs in
+    the page text; ``judgements`` in the report counts those applied, stale and unverified.
     """
     pages_dir = os.fspath(pages_dir)
     if not os.path.isdir(pages_dir):
@@ -108,6 +118,8 @@ def evaluate(
     if limit is not None:
         reference_rows = reference_rows[:limit]
     known = {r.artist_key: r for r in extracted} if extracted is not None else {}
+    judged = load_judgements(judgements) if judgements is not False else {}
+    judgement_stats: Counter[str] = Counter()
 
     triage: Counter[str] = Counter()
     stats = {f: Counter() for f in FIELDS}
@@ -116,13 +128,15 @@ def evaluate(
     for row in reference_rows:
         slug = row["slug"]
         record = known.get(slug)
+        path = os.path.join(pages_dir, f"{slug}.html")
+        page_bytes = None
         if record is None:
-            path = os.path.join(pages_dir, f"{slug}.html")
             if not os.path.exists(path):
                 missing_pages.append(slug)
                 continue
             with open(path, "rb") as handle:
-                record = extract_page(handle.read(), artist_key=slug)
+                page_bytes = handle.read()
+            record = extract_page(page_bytes, artist_key=slug)
         triage[record.page_kind] += 1
         if record.page_kind not in EXTRACTED_KINDS:
             continue
@@ -133,21 +147,37 @@ def evaluate(
             counts["pages"] += 1
             counts["ours"] += ours is not None
             counts["reference"] += reference is not None
+            agree = ours is not None and reference is not None and _agree(field, ours, reference)
+            judgement = judged.get((slug, field))
+            wrong = False
+            if judgement is not None and reference is not None and not agree:
+                if judgement["reference"] != (row.get(field) or "").strip():
+                    judgement_stats["stale"] += 1
+                elif not _quote_on_page(judgement["quote"], path, page_bytes):
+                    judgement_stats["quote_not_found"] += 1
+                else:
+                    judgement_stats["applied"] += 1
+                    wrong = True
+            counts["judged_wrong"] += wrong
             if ours is None or reference is None:
                 continue
             counts["both"] += 1
-            if _agree(field, ours, reference):
+            if agree:
                 counts["agree"] += 1
             else:
                 disagreements.append(
                     {"slug": slug, "field": field, "ours": ours, "reference": row.get(field),
-                     "source": record.sources.get(_source_key(field))}
+                     "source": record.sources.get(_source_key(field)), "judged_reference_wrong": wrong}
                 )
+                counts["both_judged_wrong"] += wrong
     fields = {}
     for field, counts in stats.items():
         fields[field] = {
             "agreement": _ratio(counts["agree"], counts["both"]),
             "recall": _ratio(counts["agree"], counts["reference"]),
+            "agreement_judged": _ratio(counts["agree"], counts["both"] - counts["both_judged_wrong"]),
+            "recall_judged": _ratio(counts["agree"], counts["reference"] - counts["judged_wrong"]),
+            "judged_wrong": counts["judged_wrong"],
             "coverage": _ratio(counts["ours"], counts["pages"]),
             "both": counts["both"],
             "agree": counts["agree"],
@@ -158,8 +188,57 @@ def evaluate(
         "missing_pages": missing_pages,
         "triage": dict(triage),
         "fields": fields,
+        "judgements": dict(judgement_stats),
         "disagreements": disagreements,
     }
+
+
+def load_extracted_records(folder: str | os.PathLike[str]) -> list[Demographics]:
+    """Return the records of a folder of ``<slug>.json`` files written by an earlier extraction."""
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise MissingFileError(f"extracted records folder {folder} does not exist; pass the demographics/json folder")
+    records = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".json"):
+            with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                records.append(Demographics.model_validate_json(handle.read()))
+    return records
+
+
+def load_judgements(path: str | os.PathLike[str] | None = None) -> dict[tuple[str, str], dict]:
+    """Return the judged reference values by (slug, field) from a JSON list (default: the packaged one)."""
+    if path is None:
+        text = resources.files("demographic2art.demographics").joinpath(JUDGEMENTS_RESOURCE).read_text("utf-8")
+    else:
+        if not os.path.isfile(path):
+            raise MissingFileError(f"judgements file {path} does not exist; pass a JSON list of judgements")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    entries = json.loads(text)
+    return {(entry["slug"], entry["field"]): entry for entry in entries}
+
+
+def _page_text(path: str, page_bytes: bytes | None) -> str:
+    from selectolax.lexbor import LexborHTMLParser
+
+    if page_bytes is None:
+        if not os.path.exists(path):
+            return ""
+        with open(path, "rb") as handle:
+            page_bytes = handle.read()
+    tree = LexborHTMLParser(page_bytes.decode("utf-8", errors="replace"))
+    node = tree.body or tree.root
+    return _squash(node.text(separator=" ") if node is not None else "")
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.replace("\xa0", " ").split())
+
+
+def _quote_on_page(quote: str, path: str, page_bytes: bytes | None) -> bool:
+    page = _page_text(path, page_bytes)
+    return bool(quote) and (_squash(quote) in page or _squash(quote) in _squash(page.replace(" ,", ",")))
 
 
 def _source_key(field: str) -> str:
