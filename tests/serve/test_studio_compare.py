@@ -22,7 +22,7 @@ SETTINGS = {"steps": 2, "width": 64, "height": 64}
 COMPARE = {"a": {"gender": "female"}, "b": {"gender": "male"}, "seed": 40, "n_images": 2, **SETTINGS}
 
 
-def _wait_comparison(client, url: str, timeout_s: float = 300) -> dict:
+def _wait_comparison(client, url: str, timeout_s: float = 900) -> dict:
     deadline = time.monotonic() + timeout_s
     record = {}
     while time.monotonic() < deadline:
