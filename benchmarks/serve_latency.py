@@ -1,10 +1,10 @@
 """Compare the studio worker's time per job with calling the pipeline directly.
 
-For each repeat, the same settings run (1) directly: ``Generator.generate`` then
-``save_generation`` to a file, timed together, and (2) as a studio job: the worker's
-time from job start to saved image (``finished - started`` of the job record) and the
-client's time from ``POST /api/jobs`` through polling to the fetched PNG. Prints the
-medians; the target is worker time within 5% of the direct call.
+Each repeat runs the same settings twice. The direct run calls ``Generator.generate``
+and then ``save_generation`` to a file, timed together. The studio run is one job: the
+worker's time from job start to saved image (``finished - started`` of the job record)
+and the client's time from ``POST /api/jobs`` through polling to the fetched PNG. The
+script prints the medians; the target is worker time within 5% of the direct call.
 
 Run: ``.venv/bin/python benchmarks/serve_latency.py`` (add ``--device cuda`` on a GPU).
 """

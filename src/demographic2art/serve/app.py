@@ -71,7 +71,7 @@ def create_app(
     object with its interface); without it the worker loads a
     :class:`~demographic2art.serve.models.StudioGenerator` with the workspace's runs as
     switchable LoRAs and ``lora`` active by default, in its own thread, and
-    ``POST /api/jobs`` answers 503 until it is ready. ``app.extensions["d2a_queue"]``
+    ``POST /api/jobs`` returns 503 until it is ready. ``app.extensions["d2a_queue"]``
     holds the :class:`JobQueue`; call its ``stop()`` to end the worker.
     """
     if generator is None and model is None:

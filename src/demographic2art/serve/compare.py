@@ -241,8 +241,8 @@ class ComparisonBoard:
             raise InvalidValueError(
                 f"portfolio name {name!r} is invalid; use 1 to 80 lower-case letters, digits and hyphens"
             )
-        taken = self.storage.exists(f"{PORTFOLIOS}/{name}") or any(c.name == name for c in self._comparisons.values())
-        if taken:
+        name_in_use = self.storage.exists(f"{PORTFOLIOS}/{name}") or any(c.name == name for c in self._comparisons.values())
+        if name_in_use:
             raise InvalidValueError(f"portfolio {name} already exists; choose another name")
 
     def _evict(self) -> None:

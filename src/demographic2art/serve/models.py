@@ -156,9 +156,9 @@ class StudioGenerator(Generator):
         # Generator.generate would activate its own single adapter name, so it runs with
         # `lora` cleared and the adapter set above left active. The weight only reaches
         # the pipeline through set_adapters, so the copy at weight 1 changes nothing else.
-        held = self.lora
+        active_lora = self.lora
         self.lora = None
         try:
             return super().generate(params.model_copy(update={"lora_weight": 1.0}), **options)
         finally:
-            self.lora = held
+            self.lora = active_lora
