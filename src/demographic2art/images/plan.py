@@ -106,13 +106,18 @@ def _row_key(record: dict[str, Any], image_url: str | None) -> str:
 
 
 def iter_source_batches(
-    workspace: Workspace, source: str | os.PathLike[str] | None, batch_rows: int = SOURCE_BATCH_ROWS
+    workspace: Workspace,
+    source: str | os.PathLike[str] | None,
+    batch_rows: int = SOURCE_BATCH_ROWS,
+    columns: set[str] | None = None,
 ) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
     """Yield ``(columns, records)`` batches of the artwork table without loading it whole.
 
     Parquet files are read one record batch at a time with pyarrow, CSV files in chunks
-    of ``batch_rows`` rows with pandas. Raises :class:`MissingFileError` for a missing
-    source and :class:`InvalidValueError` for an unknown file type.
+    of ``batch_rows`` rows with pandas. When ``columns`` is given, records hold only
+    those of them that the table has, while the first item still lists all columns.
+    Raises :class:`MissingFileError` for a missing source and :class:`InvalidValueError`
+    for an unknown file type.
     """
     import pandas as pd
     import pyarrow.parquet as pq
@@ -124,27 +129,33 @@ def iter_source_batches(
                 "or pass --source with a CSV or Parquet file of image URLs"
             )
         with workspace.storage.open(CATALOG_ARTWORKS, "rb") as handle:
-            parquet = pq.ParquetFile(handle)
-            columns = list(parquet.schema_arrow.names)
-            for batch in parquet.iter_batches(batch_size=batch_rows):
-                yield columns, batch.to_pylist()
+            yield from _parquet_batches(pq.ParquetFile(handle), batch_rows, columns)
         return
     path = Path(source)
     if not path.is_file():
         raise MissingFileError(f"source file {path} does not exist; pass a CSV or Parquet file of image URLs")
     name = path.name.lower()
     if name.endswith(".parquet"):
-        parquet = pq.ParquetFile(path)
-        columns = list(parquet.schema_arrow.names)
-        for batch in parquet.iter_batches(batch_size=batch_rows):
-            yield columns, batch.to_pylist()
+        yield from _parquet_batches(pq.ParquetFile(path), batch_rows, columns)
         return
     if not name.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
         raise InvalidValueError(f"source file {path} is neither CSV (.csv, .csv.gz, .tsv) nor Parquet (.parquet)")
     separator = "\t" if name.endswith(".tsv") else ","
-    with pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, chunksize=batch_rows) as reader:
+    header = pd.read_csv(path, sep=separator, dtype=str, nrows=0)
+    names = [str(c) for c in header.columns]
+    usecols = [c for c in names if c in columns] if columns is not None else None
+    with pd.read_csv(
+        path, sep=separator, dtype=str, keep_default_na=False, chunksize=batch_rows, usecols=usecols
+    ) as reader:
         for chunk in reader:
-            yield [str(c) for c in chunk.columns], chunk.to_dict(orient="records")
+            yield names, chunk.to_dict(orient="records")
+
+
+def _parquet_batches(parquet, batch_rows: int, columns: set[str] | None):
+    names = list(parquet.schema_arrow.names)
+    selected = [c for c in names if c in columns] if columns is not None else None
+    for batch in parquet.iter_batches(batch_size=batch_rows, columns=selected):
+        yield names, batch.to_pylist()
 
 
 def iter_planned(
@@ -170,7 +181,8 @@ def iter_planned(
     seen: set[str] = set()
     checked = False
     style_column = None
-    for columns, records in iter_source_batches(workspace, source):
+    needed = {url_column, "key", "url", *_STYLE_COLUMNS}
+    for columns, records in iter_source_batches(workspace, source, columns=needed):
         if not checked:
             if url_column not in columns:
                 raise InvalidValueError(

@@ -29,22 +29,32 @@ _SIZE_SUFFIX = re.compile(r"![A-Za-z]+\.(?:jpe?g|png|gif|webp)$", re.IGNORECASE)
 SIZES = ("large", "original")
 
 
+def _needs_encoding(safe: set[str]) -> re.Pattern[str]:
+    """Return a pattern matching each ``%XX`` escape and each character outside ``safe``."""
+    allowed = "".join(sorted(safe - {"%"}))
+    return re.compile(r"%[0-9A-Fa-f]{2}|[^" + re.escape(allowed) + "]")
+
+
+def _replace(match: re.Match[str]) -> str:
+    text = match.group()
+    if len(text) == 3:
+        return text.upper()
+    return "".join(f"%{byte:02X}" for byte in text.encode("utf-8"))
+
+
+_PATH_PATTERN = _needs_encoding(_PATH_SAFE)
+_QUERY_PATTERN = _needs_encoding(_QUERY_SAFE)
+
+
 def _encode_component(text: str, safe: set[str]) -> str:
     """Percent-encode ``text`` as UTF-8, leaving valid ``%XX`` escapes and ``safe`` characters."""
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "%" and _ESCAPE.match(text, i):
-            out.append(text[i : i + 3].upper())
-            i += 3
-            continue
-        if char in safe:
-            out.append(char)
-        else:
-            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8"))
-        i += 1
-    return "".join(out)
+    if safe is _PATH_SAFE:
+        pattern = _PATH_PATTERN
+    elif safe is _QUERY_SAFE:
+        pattern = _QUERY_PATTERN
+    else:
+        pattern = _needs_encoding(safe)
+    return pattern.sub(_replace, text)
 
 
 def _encode_host(host: str) -> str:
