@@ -4,8 +4,9 @@ Both engines take the same plan (one row per image: group, seed, template, promp
 weight, file) and return the images in plan order, so every later step is identical.
 The Ray engine runs one :class:`~demographic2art.generate.Generator` per actor, each
 holding one GPU when the cluster has GPUs, and streams PNG bytes back to the driver,
-which writes the files. PNG is lossless, so both engines store the same pixels for the
-same seeds on the same hardware.
+which writes the files. The files, sidecars and manifest are the same as the local
+engine's. NOTE: pixels can differ by 1/255 between the engines, because Ray workers run
+torch with one thread and the order of float sums changes the rounding.
 """
 
 from __future__ import annotations

@@ -175,8 +175,6 @@ def frechet_distance(x: np.ndarray, y: np.ndarray, *, standardize: bool = True) 
     features in different units weigh alike. See the module docstring for the formula and
     why the value is not comparable with published FID.
     """
-    from scipy import linalg
-
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.ndim == 1:
@@ -192,15 +190,22 @@ def frechet_distance(x: np.ndarray, y: np.ndarray, *, standardize: bool = True) 
     mean_gap = x.mean(axis=0) - y.mean(axis=0)
     cov_x = np.atleast_2d(np.cov(x, rowvar=False))
     cov_y = np.atleast_2d(np.cov(y, rowvar=False))
-    root = linalg.sqrtm(cov_x @ cov_y)
-    if not np.isfinite(root).all():
-        # A singular product (fewer rows than features): offset both diagonals, as the FID
-        # reference code does.
-        offset = np.eye(len(cov_x)) * 1e-6
-        root = linalg.sqrtm((cov_x + offset) @ (cov_y + offset))
-    root = np.real(root)
-    value = mean_gap @ mean_gap + np.trace(cov_x) + np.trace(cov_y) - 2.0 * np.trace(root)
-    return float(max(value, 0.0))
+    return float(max(mean_gap @ mean_gap + np.trace(cov_x) + np.trace(cov_y) - 2.0 * trace_sqrt_product(cov_x, cov_y), 0.0))
+
+
+def trace_sqrt_product(cov_x: np.ndarray, cov_y: np.ndarray) -> float:
+    """Return ``Tr((S_x S_y)^(1/2))`` for covariance matrices, stable when they are singular.
+
+    ``S_x S_y`` is similar to the symmetric ``S_x^(1/2) S_y S_x^(1/2)``, so the trace is the
+    sum of the square roots of that matrix's eigenvalues (clipped at 0 against rounding).
+    Fewer rows than features make the covariances singular, where ``scipy.linalg.sqrtm``
+    of the product warns and may be inaccurate.
+    """
+    values, vectors = np.linalg.eigh(cov_x)
+    root_x = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    inner = root_x @ cov_y @ root_x
+    eigenvalues = np.linalg.eigvalsh((inner + inner.T) / 2.0)
+    return float(np.sqrt(np.clip(eigenvalues, 0.0, None)).sum())
 
 
 def whole_set_tests(
