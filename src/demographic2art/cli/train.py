@@ -67,6 +67,29 @@ def register(app: typer.Typer) -> None:
         min_snr_gamma: Annotated[float | None, typer.Option(help="Min-SNR loss weighting gamma (5 is usual).")] = None,
         noise_offset: Annotated[float, typer.Option(help="Noise offset (0.05-0.1 is usual).")] = 0.0,
         run_name: Annotated[str | None, typer.Option(help="Run folder under runs/ [default: lr<lr>-seed<seed>].")] = None,
+        lora_dropout: Annotated[float, typer.Option(help="Dropout probability on the LoRA layers (0-1).")] = 0.0,
+        max_grad_norm: Annotated[float | None, typer.Option(help="Gradient clipping norm; none to disable.")] = 1.0,
+        adam_weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 1e-2,
+        use_8bit_adam: Annotated[bool, typer.Option(help="bitsandbytes AdamW8bit (CUDA only).")] = False,
+        gradient_checkpointing: Annotated[bool, typer.Option(help="Recompute activations in backward to save memory.")] = False,
+        aspect_buckets: Annotated[
+            bool, typer.Option(help="Group images by aspect ratio, each bucket about resolution^2 pixels.")
+        ] = False,
+        crop: Annotated[str, typer.Option(help="center (latents cached once) or random (encoded per step).")] = "center",
+        random_flip: Annotated[bool, typer.Option(help="Flip images horizontally with probability 0.5.")] = False,
+        cache_latents: Annotated[bool, typer.Option(help="Reuse latents from cache/latents/ across runs.")] = True,
+        max_images: Annotated[int | None, typer.Option(help="Train on at most this many images.")] = None,
+        checkpointing_steps: Annotated[int | None, typer.Option(help="Save a resumable checkpoint every N steps.")] = None,
+        checkpoints_total_limit: Annotated[int | None, typer.Option(help="Keep at most this many checkpoints.")] = None,
+        resume: Annotated[
+            str | None, typer.Option("--resume", help="'latest' or a checkpoint folder (runs/<run>/checkpoints/step-<n>).")
+        ] = None,
+        validation_steps: Annotated[int | None, typer.Option(help="Validation loss every N steps [default: at the end].")] = None,
+        sample_prompt: Annotated[list[str] | None, typer.Option(help="Prompt of a validation sample image (repeatable).")] = None,
+        sample_seed: Annotated[list[int] | None, typer.Option(help="Seed of the sample images (repeatable) [default: 42].")] = None,
+        sample_steps: Annotated[int | None, typer.Option(help="Render the samples every N steps [default: at the end].")] = None,
+        sample_inference_steps: Annotated[int, typer.Option(help="Denoising steps per sample image.")] = 20,
+        report_to: Annotated[list[str] | None, typer.Option(help="tensorboard and/or wandb (repeatable).")] = None,
     ) -> None:
         """Fine-tune LoRA adapters on the captioned images; saves diffusers and kohya LoRA files."""
         from ..train import train_lora
@@ -80,6 +103,13 @@ def register(app: typer.Typer) -> None:
             text_encoder_learning_rate=text_encoder_lr, lr_scheduler=lr_scheduler,
             lr_warmup_steps=lr_warmup_steps, mixed_precision=mixed_precision,
             min_snr_gamma=min_snr_gamma, noise_offset=noise_offset, run_name=run_name,
+            lora_dropout=lora_dropout, max_grad_norm=max_grad_norm, adam_weight_decay=adam_weight_decay,
+            use_8bit_adam=use_8bit_adam, gradient_checkpointing=gradient_checkpointing, aspect_buckets=aspect_buckets,
+            crop=crop, random_flip=random_flip, cache_latents=cache_latents, max_images=max_images,
+            checkpointing_steps=checkpointing_steps, checkpoints_total_limit=checkpoints_total_limit,
+            resume_from=resume, validation_steps=validation_steps, sample_prompts=tuple(sample_prompt or ()),
+            sample_seeds=tuple(sample_seed or (42,)), sample_steps=sample_steps,
+            sample_inference_steps=sample_inference_steps, report_to=tuple(report_to or ("tensorboard",)),
         )
         result = train_lora(ws, config)
         ws.record_settings("train", config.model_dump(mode="json"))

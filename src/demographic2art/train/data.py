@@ -3,7 +3,7 @@
 Images are decoded once, converted to 8-bit RGB by :func:`demographic2art.images.convert.to_rgb`
 (greyscale, CMYK, palette, alpha composited on white, 16-bit rescaled) and resized so they cover
 their training size. Without aspect-ratio buckets every image trains at ``resolution`` x
-``resolution``; with buckets each image goes to the bucket whose aspect ratio is nearest its own,
+``resolution``. With buckets each image goes to the bucket whose aspect ratio is nearest its own,
 and every bucket has about ``resolution**2`` pixels.
 """
 
@@ -28,8 +28,8 @@ ATTRIBUTE_COLUMNS = ("gender", "nationality", "birth_decade", "movement", "style
 class TrainingSet:
     """The images of one split, fitted to their bucket sizes, with token ids and captions.
 
-    ``images`` are RGB images already resized to cover ``sizes[i]`` (width, height); centre
-    crops are already applied, random crops are taken per step. ``buckets`` maps each
+    ``images`` are RGB images already resized to cover ``sizes[i]`` (width, height). Centre
+    crops are already applied, and random crops are taken per step. ``buckets`` maps each
     (width, height) to the indices of its images.
     """
 

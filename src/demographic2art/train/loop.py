@@ -97,6 +97,13 @@ def _check_hardware(config: TrainConfig) -> None:
             import bitsandbytes  # noqa: F401
         except ImportError:
             raise InvalidValueError("8-bit Adam needs the bitsandbytes package; pip install bitsandbytes") from None
+    if "wandb" in config.report_to:
+        try:
+            import wandb  # noqa: F401
+        except ImportError:
+            raise InvalidValueError(
+                "report_to includes 'wandb' but the wandb package is not installed; pip install wandb or drop it"
+            ) from None
 
 
 def _make_optimizer(config: TrainConfig, param_groups):
@@ -141,7 +148,7 @@ def size_step(pipeline) -> int:
 def epoch_batches(buckets: dict, batch_size: int, generator) -> list[list[int]]:
     """Return one epoch of batches: each bucket shuffled and cut into batches, then the batches shuffled.
 
-    Every batch holds images of one size; a bucket's last batch may be smaller.
+    Every batch contains images of one size, and a bucket's last batch may be smaller.
     """
     import torch
 
@@ -227,6 +234,16 @@ def train_lora(workspace: Workspace, config: TrainConfig, *, guard: LossGuard | 
         validation = _encode_validation(vae, held_out or data, device)
     if not per_step_encoding:
         vae.to("cpu")
+
+    # Under mixed precision the frozen UNet and text-encoder weights are stored in the compute
+    # dtype (half the memory), as the diffusers examples do. The VAE stays fp32 because the SD 1.x
+    # VAE overflows in fp16. The LoRA weights are made fp32 below.
+    weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(config.mixed_precision)
+    if weight_dtype is not None:
+        unet.to(dtype=weight_dtype)
+        text_encoder.to(dtype=weight_dtype)
+        if cached_embeddings is not None:
+            cached_embeddings = cached_embeddings.to(weight_dtype)
 
     param_groups = [{"params": [p for p in unet.parameters() if p.requires_grad], "lr": config.learning_rate}]
     if config.train_text_encoder:
