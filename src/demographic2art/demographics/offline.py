@@ -94,8 +94,19 @@ def extract_page(html: str | bytes, artist_key: str | None = None) -> Demographi
         _apply_gender_from_text(record, content, lead, language)
     if record.birth.place.raw is None or record.birth.year is None:
         _apply_body_birth(record, content)
+    if record.birth.place.raw is None and record.birth.place.country_code is None:
+        _apply_born_adjective(record, lead)
+    _settle_countries(record)
     _check_years(record)
     return record
+
+
+def _settle_countries(record: Demographics) -> None:
+    """Read place countries again with the nationality known, to settle towns found in several countries."""
+    prefer = tuple(record.nationality.codes)
+    for event in (record.birth, record.death):
+        if event.place.raw and prefer:
+            event.place.country_code = present_day_country(event.place.raw, prefer) or event.place.country_code
 
 
 # Infobox ------------------------------------------------------------------------------------
@@ -407,8 +418,9 @@ _MONTH_WORDS = r"(?:January|February|March|April|May|June|July|August|September|
 _PLACE_WORD = r"(?:St\.|Ste\.|Mt\.|[A-Z][\w'’-]*)"
 _PLACE_NAME = rf"(?:the\s+)?{_PLACE_WORD}(?:(?:\s+|\s+(?:de|da|del|di|do|van|von|upon|sur|am|an|der|le|la|les|of)\s+)(?!{_MONTH_WORDS}){_PLACE_WORD})*"
 _BODY_BIRTH_PLACE = re.compile(
-    rf"\b(?:was|were)\s+born\b[^.;]{{0,80}}?\b(?:in|at)\s+({_PLACE_NAME}(?:,\s*{_PLACE_NAME}){{0,3}})"
+    rf"(?<!-)\bborn\b[^.;]{{0,80}}?\b(?:in|at|on)\s+({_PLACE_NAME}(?:(?:,\s*|\s+in\s+){_PLACE_NAME}){{0,3}})"
 )
+_BORN_ADJECTIVE = re.compile(r"\b([A-Z][\w'’.]+(?:[ -][A-Z][\w'’.]+)?)-born\b")
 _RELATIVE = re.compile(r"\b(?:father|mother|brother|sister|wife|husband|son|daughter|parents|family)\b.{0,40}$", re.IGNORECASE)
 
 
@@ -426,9 +438,23 @@ def _apply_body_birth(record: Demographics, content: Node | None) -> None:
             sentence_start = max(text.rfind(". ", 0, match.start()), 0)
             if _RELATIVE.search(text[sentence_start: match.start() + 12]):
                 continue
-            place = re.sub(r"^the\s+", "", match.group(1))
+            place = re.sub(r"\s+in\s+", ", ", re.sub(r"^the\s+", "", match.group(1)))
             _set_place(record, "birth", place, "body")
             break
+
+
+def _apply_born_adjective(record: Demographics, lead: str) -> None:
+    """Read 'a Prague-born Austrian painter' or 'a French-born painter' in the lead as the birth place."""
+    match = _BORN_ADJECTIVE.search(lead[:400])
+    if match is None:
+        return
+    word = match.group(1)
+    codes = strict_demonym_codes(word)
+    if len(codes) == 1:
+        record.birth.place = Place(country=country_name(codes[0]), country_code=codes[0])
+        record.sources["birth_place"] = "lead"
+    elif not codes:
+        _set_place(record, "birth", word, "lead")
 
 
 _BODY_BIRTH_YEAR = re.compile(r"\b(?:was|were)\s+born\b([^.;]{0,80})")
@@ -569,7 +595,7 @@ def _set_event(record: Demographics, which: str, reading: DateReading, source: s
         record.sources[f"{which}_date"] = source
 
 
-_PLACE_NOISE = re.compile(r"^(?:г\.|r\.|roku|in|à|a|en|em|w|între|between)\s*(?=\S)|,?\s+(?:in|en|à|on)$", re.IGNORECASE)
+_PLACE_NOISE = re.compile(r"^(?:г\.|r\.|roku|in|à|a|en|em|w|între|between)\s+(?=\S)|,?\s+(?:in|en|à|on)$", re.IGNORECASE)
 
 
 def _set_place(record: Demographics, which: str, text: str | None, source: str) -> None:
