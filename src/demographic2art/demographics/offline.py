@@ -161,6 +161,12 @@ def _fill_event(record: Demographics, which: str, cell: Node, iso_class: str, pl
     full_text = cell.text(separator=" ", strip=True)
     if reading is None:
         reading = parse_date(full_text)
+    elif lines:
+        # Where the hidden year and the year the page shows differ ('1938' shown, '1939' hidden), the shown one wins.
+        shown = parse_date(lines[0])
+        if shown is not None and shown.year is not None and reading.year is not None and shown.year != reading.year:
+            if not re.search(r"\d{4}-\d{2}-\d{2}", lines[0]):
+                reading = shown
     if reading is not None and reading.year is not None:
         _set_event(record, which, reading, "infobox")
     place_node = cell.css_first(f".{place_class}")
@@ -213,7 +219,7 @@ def _place_from_lines(lines: list[str], reading: DateReading | None) -> str | No
 
 # Lead sentence -------------------------------------------------------------------------------
 
-_PAREN_DASH = re.compile(r"\s*(?:–|—|−|‒|\s-\s|-(?=\s*(?:c\.|ca\.|\d)))\s*")
+_PAREN_DASH = re.compile(r"\s*(?:–|—|−|‒|\s-\s|-(?=\s*(?:c\.|ca\.|\d))|(?<=\d)-(?=[A-Z][a-z]+\.? \d))\s*")
 _BIRTH_MARK = re.compile(
     r"^(?:born|b\.|né|née|nato|nata|nacido|nacida|nascido|nascida|ur\.|\*|născut(?:ă)?(?: în| la)?|"
     r"родился|родилась|народився|народилася|geboren|geb\.|född|født|roden|рођен)\s*",
@@ -334,6 +340,9 @@ def _split_life_span(paren: str) -> tuple[str | None, str | None]:
         return _BIRTH_MARK.sub("", born), _DEATH_MARK.sub("", died)
     segment = next((s for s in dated if _PAREN_DASH.search(s) or _BIRTH_MARK.match(s) or _DEATH_MARK.match(s)), dated[-1])
     if _FLORUIT.search(segment) and not _BIRTH_MARK.match(segment):
+        return None, None
+    if re.match(r"r\.\s", segment):
+        # 'r. 1501–1524' is a ruler's reign, not a life span.
         return None, None
     parts = _PAREN_DASH.split(segment, maxsplit=1)
     if len(parts) == 2:
