@@ -93,7 +93,7 @@ COUNTRY_ALIASES: dict[str, tuple[str, ...]] = {
     "polish-lithuanian commonwealth": ("PL", "LT"), "grand duchy of finland": ("FI",),
     "kingdom of hungary": ("HU",), "persia": ("IR",), "qajar iran": ("IR",), "iran": ("IR",),
     "south korea": ("KR",), "korea": ("KR",), "north korea": ("KP",), "taiwan": ("TW",),
-    "republic of china": ("TW",), "vietnam": ("VN",), "syria": ("SY",), "bolivia": ("BO",),
+    "republic of china": ("CN", "TW"), "vietnam": ("VN",), "syria": ("SY",), "bolivia": ("BO",),
     "venezuela": ("VE",), "tanzania": ("TZ",), "moldova": ("MD",), "czech republic": ("CZ",),
     "czechia": ("CZ",), "macedonia": ("MK",), "north macedonia": ("MK",), "turkey": ("TR",),
     "türkiye": ("TR",), "ivory coast": ("CI",), "cape verde": ("CV",), "laos": ("LA",),

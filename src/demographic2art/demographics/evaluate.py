@@ -11,6 +11,7 @@ import csv
 import json
 import logging
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable
 from importlib import resources
@@ -102,8 +103,9 @@ def evaluate(
     ``extracted`` reuses records already extracted (matched by ``artist_key``); ``limit`` takes
     the first N reference rows in slug order.
 
-    ``agreement_judged`` and ``recall_judged`` leave out the reference values judged wrong in
-    ``judgements`` (a JSON list of slug, field, reference, ours, verdict and quote; by default
+    ``agreement_judged`` and ``recall_judged`` leave out the reference values judged wrong
+    (verdict ``reference_wrong``; a ``range`` verdict only marks a page range holding both values)
+    in ``judgements`` (a JSON list of slug, field, reference, ours, verdict and quote; by default
     the packaged ``data/reference_judgements.json``, ``False`` for none). A judgement counts only
     while the reference value is still the one judged, we still disagree, and its quote occurs in
     the page text; ``judgements`` in the report counts those applied, stale and unverified.
@@ -155,6 +157,9 @@ def evaluate(
                     judgement_stats["stale"] += 1
                 elif not _quote_on_page(judgement["quote"], path, page_bytes):
                     judgement_stats["quote_not_found"] += 1
+                elif judgement.get("verdict") != "reference_wrong":
+                    # A 'range' verdict: the page gives a range holding both values, so neither is wrong.
+                    judgement_stats[judgement.get("verdict") or "no_verdict"] += 1
                 else:
                     judgement_stats["applied"] += 1
                     wrong = True
@@ -233,12 +238,14 @@ def _page_text(path: str, page_bytes: bytes | None) -> str:
 
 
 def _squash(text: str) -> str:
-    return " ".join(text.replace("\xa0", " ").split())
+    """Collapse whitespace, and the spaces that joining text nodes puts before ',' or inside brackets."""
+    text = " ".join(text.replace("\xa0", " ").replace("\u2011", "-").split())
+    text = re.sub(r"\s+([,.;:)\]])", r"\1", text)
+    return re.sub(r"([(\[])\s+", r"\1", text)
 
 
 def _quote_on_page(quote: str, path: str, page_bytes: bytes | None) -> bool:
-    page = _page_text(path, page_bytes)
-    return bool(quote) and (_squash(quote) in page or _squash(quote) in _squash(page.replace(" ,", ",")))
+    return bool(quote) and _squash(quote) in _page_text(path, page_bytes)
 
 
 def _source_key(field: str) -> str:

@@ -39,7 +39,7 @@ _HISTORICAL = re.compile(
     re.IGNORECASE,
 )
 _NOW = re.compile(
-    r"[(,]\s*(?:now|today|present-day|modern|modern-day|in present-day|actual|actuellement|hoy|oggi|heute)\s+"
+    r"[(,.]\s*(?:now|today|present-day|modern|modern-day|in present-day|actual|actuellement|hoy|oggi|heute)\s+"
     r"(?:in\s+|part of\s+)?([^)]+)\)?",
     re.IGNORECASE,
 )

@@ -409,7 +409,9 @@ def _lead_nationality(record: Demographics, lead: str, paren: str | None) -> Non
         if word_codes and (word[0].isupper() or record.language not in (None, "en")):
             found.append(word)
             codes.update(word_codes)
-        elif found and word.lower() not in ("and", "et", "y", "e", "und", "şi", "și", "i", "then", "later"):
+        elif found and word.lower() not in (
+            "and", "et", "y", "e", "und", "şi", "și", "i", "then", "later", "naturalized", "naturalised",
+        ):
             break
     if not found and born_words:
         # 'a French-born court painter' names no other nationality, so the birth country stands.
