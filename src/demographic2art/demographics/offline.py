@@ -399,7 +399,20 @@ def _lead_nationality(record: Demographics, lead: str, paren: str | None) -> Non
     found: list[str] = []
     codes: set[str] = set()
     born_words: list[str] = []
-    for word in words[:14]:
+    words = words[:14]
+    skip_next = False
+    for index, word in enumerate(words):
+        if skip_next:
+            skip_next = False
+            continue
+        pair = f"{word} {words[index + 1]}" if index + 1 < len(words) else ""
+        pair_codes = strict_demonym_codes(pair) if pair and word[:1].isupper() else ()
+        if pair_codes:
+            # Two-word nationalities: 'Puerto Rican', 'South African', 'New Zealand'.
+            found.append(pair)
+            codes.update(pair_codes)
+            skip_next = True
+            continue
         if word.lower().endswith("-born") or word.lower().endswith("-based"):
             if word.lower().endswith("-born"):
                 born_words.append(word)
