@@ -1,9 +1,9 @@
 """Time offline demographics extraction on a folder of saved pages, in one process on one core.
 
-Reads every ``<slug>.html`` of ``--pages`` into memory first (so disk time is not counted),
-then runs :func:`demographic2art.demographics.extract_page` on each page ``--repeats`` times and
-prints the machine, the page count and size, and pages per CPU-second and per wall-second of the
-best repeat. Extraction parses each page once (selectolax, lexbor backend).
+Reads every ``<slug>.html`` of ``--pages`` into memory first, so disk time is not counted.
+Then runs :func:`demographic2art.demographics.extract_page` on each page ``--repeats`` times.
+Prints the machine, the page count and size, and pages per CPU-second and per wall-second of
+the best repeat. Extraction parses each page once (selectolax, lexbor backend).
 
 Run: ``.venv/bin/python benchmarks/offline_extract.py --pages .cache/shared-pages/wikipedia/html``.
 """
