@@ -110,3 +110,47 @@ def test_country_name_in_lead_is_not_nationality():
 def test_born_demonym_is_fallback_nationality():
     record = extract_page(_page("<b>Antoine Pesnel</b> (29 May 1683 – 5 August 1757) was a French-born court painter of Prussia."))
     assert record.nationality.codes == ["FR"]
+
+
+DISAMBIGUATION = """<div class="mw-parser-output"><p><b>Marten Hollbeck</b> may refer to:</p><ul>
+<li><a href="/wiki/Marten_Hollbeck_(painter)" title="Marten Hollbeck (painter)">Marten Hollbeck (painter)</a> (1622–1680), Dutch painter</li>
+<li><a href="/wiki/Marten_Hollbeck_(politician)" title="Marten Hollbeck (politician)">Marten Hollbeck (politician)</a> (1811–1870), Dutch politician</li>
+<li><a href="/wiki/Marten_Hollbeck_(footballer)" title="Marten Hollbeck (footballer)">Marten Hollbeck (footballer)</a> (born 1990)</li>
+</ul><table class="dmbox dmbox-disambig"><tr><td>This disambiguation page lists articles associated with the title Marten Hollbeck.</td></tr></table></div>"""
+
+
+def test_disambiguation_candidate_matching_years(tmp_path):
+    import pandas as pd
+
+    from demographic2art.bios.importer import import_pages
+    from demographic2art.demographics.workspace_io import extract_workspace
+    from demographic2art.workspace import Workspace
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    page = saved_page("en.wikipedia.org", "Marten Hollbeck", {
+        "text": DISAMBIGUATION, "categories": [{"category": "Human_name_disambiguation_pages"}]}, None)
+    (pages / "marten-hollbeck.html").write_text(page, encoding="utf-8")
+    workspace = Workspace(tmp_path / "ws")
+    workspace.storage.write_parquet("catalog/artists.parquet", pd.DataFrame({
+        "artist_key": ["marten-hollbeck"], "birth_year": pd.array([1622], dtype="Int64"),
+        "death_year": pd.array([1680], dtype="Int64"),
+    }))
+    import_pages(workspace, pages)
+    extract_workspace(workspace)
+    record = workspace.storage.read_json("demographics/json/marten-hollbeck.json")
+    assert record["page_kind"] == "disambiguation"
+    assert record["matched_candidate"] == "Marten Hollbeck (painter)"
+    assert record["birth"]["year"] is None
+
+
+def test_candidate_without_matching_years():
+    from demographic2art.bios.triage import candidate_for_years
+
+    page = saved_page("en.wikipedia.org", "Marten Hollbeck", {"text": DISAMBIGUATION, "categories": []}, None)
+    assert candidate_for_years(page, 1700, 1750) is None
+    assert candidate_for_years(page, 1811, None) == "Marten Hollbeck (politician)"
+
+
+def test_us_state_not_split_into_country():
+    assert present_day_country("Union City, New Jersey") == "US"

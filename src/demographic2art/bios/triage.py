@@ -187,6 +187,34 @@ def disambiguation_candidates(content: Node | None) -> list[str]:
     return seen
 
 
+def candidate_for_years(html: str | bytes, birth_year: int | None, death_year: int | None) -> str | None:
+    """Return the disambiguation candidate whose list entry shows the artist's years, if exactly one does.
+
+    An entry matches when it shows both known years, or the one year known. Entries without
+    years, and pages where several entries match, give None.
+    """
+    years = [str(year) for year in (birth_year, death_year) if year is not None and year > 0]
+    if not years:
+        return None
+    tree = HTMLParser(html if isinstance(html, str) else html.decode("utf-8", errors="replace"))
+    content = tree.css_first("#mw-content-text") or tree.body
+    if content is None:
+        return None
+    candidates = set(disambiguation_candidates(content))
+    matches: list[str] = []
+    for item in content.css("li"):
+        text = item.text(separator=" ", strip=True)
+        found = set(re.findall(r"(?<!\d)\d{3,4}(?!\d)", text))
+        if not all(year in found for year in years):
+            continue
+        link = next((a for a in item.css("a[href]") if (a.attributes.get("title") or a.text(strip=True)) in candidates), None)
+        if link is not None:
+            title = link.attributes.get("title") or link.text(strip=True)
+            if title not in matches:
+                matches.append(title)
+    return matches[0] if len(matches) == 1 else None
+
+
 def _disambiguation_reason(tree: HTMLParser, categories: list[str], content: Node | None) -> str:
     for class_name in DISAMBIGUATION_BOX_CLASSES:
         if tree.css_first(f".{class_name}") is not None:

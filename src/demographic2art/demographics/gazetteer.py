@@ -174,7 +174,7 @@ def present_day_country(place_text: str | None, prefer: Iterable[str] = ()) -> s
     if not parts:
         return None
     last_codes = country_codes(parts[-1])
-    if not last_codes and not is_historical_state(parts[-1]):
+    if not last_codes and not is_historical_state(parts[-1]) and _fold(parts[-1]) not in US_STATES:
         # 'Zaragoza Spain', 'Saint Petersburg Russian Empire': a country written without a comma.
         words = parts[-1].split()
         for size in (3, 2, 1):

@@ -150,4 +150,7 @@ class Demographics(BaseModel):
     ethnicity: StatedAttribute | None = Field(default=None, description="left out of exports unless enabled")
     religion: StatedAttribute | None = Field(default=None, description="left out of exports unless enabled")
     wikidata_id: str | None = None
+    matched_candidate: str | None = Field(
+        default=None, description="disambiguation candidate whose entry shows the catalog's years"
+    )
     llm: LLMOutcome | None = None

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, Field
 
 from ..bios.importer import HTML_DIR
+from ..bios.triage import candidate_for_years
 from ..errors import MissingFileError
 from ..keys import normalise_slug
 from ..workspace import Workspace
@@ -40,6 +41,7 @@ COLUMNS = [
     "nationality_codes",  # list of ISO alpha-2 codes
     "sources",  # JSON object: field -> infobox, lead, categories, body
     "needs_review",  # bool
+    "matched_candidate",  # disambiguation candidate whose entry shows the catalog's years
 ]
 
 
@@ -71,6 +73,7 @@ def flat_row(record: Demographics) -> dict:
         "nationality_codes": list(record.nationality.codes),
         "sources": json.dumps(record.sources, sort_keys=True),
         "needs_review": record.needs_review,
+        "matched_candidate": record.matched_candidate,
     }
 
 
@@ -97,7 +100,13 @@ def extract_workspace(workspace: Workspace, *, artists: Iterable[str] | None = N
         key = name[: -len(".html")]
         if wanted is not None and key not in wanted:
             continue
-        record = extract_page(workspace.storage.read_bytes(f"{HTML_DIR}/{name}"), artist_key=key)
+        page = workspace.storage.read_bytes(f"{HTML_DIR}/{name}")
+        record = extract_page(page, artist_key=key)
+        if record.page_kind == "disambiguation" and catalog_dates.get(key):
+            row = catalog_dates[key]
+            record.matched_candidate = candidate_for_years(
+                page, _int_or_none(row.get("birth_year")), _int_or_none(row.get("death_year"))
+            )
         if record.wikidata_id and record.page_kind in ("biography", "other_language"):
             merge_wikidata(record, wikidata_facts(record.wikidata_id, lookup))
         if catalog_dates:
@@ -120,3 +129,10 @@ def load_workspace_overrides(workspace: Workspace) -> list[Override]:
     if not workspace.storage.exists(OVERRIDES_FILE):
         return []
     return parse_overrides(workspace.storage.read_text(OVERRIDES_FILE), origin=f"{workspace.url}/{OVERRIDES_FILE}")
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return None if value is None or value != value else int(value)
+    except (TypeError, ValueError):
+        return None
