@@ -32,6 +32,7 @@ def comparison(tiny_model, tmp_path_factory):
         steps=2,
         n_boot=100,
         n_perm=49,
+        c2st_perm=19,
         name="gender",
     )
 

@@ -32,8 +32,9 @@ NEUTRAL_GROUP = "neutral"
 LORA_OFF_SUFFIX = " (LoRA weight 0)"
 STAND_IN_SIZE = 64
 WHOLE_SET_NOTE = (
-    "<p>Energy distance: permutation test on pooled z-scores (rows relabelled freely, so conservative for seed pairs). "
-    "C2ST: cross-validated accuracy of an L2 logistic regression, 0.5 is chance; its p swaps labels within seed pairs. "
+    "<p>Energy distance: permutation test on pooled z-scores. "
+    "C2ST: cross-validated accuracy of an L2 logistic regression, 0.5 is chance. "
+    "Both p-values swap labels within seed pairs. "
     "The Fréchet distance uses the FID formula on these vectors, so it is not comparable with published FID.</p>"
 )
 DEFAULT_SEED_START = 1000

@@ -198,8 +198,10 @@ def crop_border(rgb: np.ndarray, border: Border) -> np.ndarray:
 def rgb_to_hsv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return hue in degrees [0, 360), saturation and value in [0, 1]."""
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    value = rgb.max(axis=-1)
-    minimum = rgb.min(axis=-1)
+    # Element-wise maximum of the three planes is several times faster than a reduction
+    # over the short last axis.
+    value = np.maximum(np.maximum(r, g), b)
+    minimum = np.minimum(np.minimum(r, g), b)
     chroma = value - minimum
     saturation = np.where(value > 0, chroma / np.where(value > 0, value, 1.0), 0.0)
     safe = np.where(chroma > 0, chroma, 1.0)
@@ -226,7 +228,7 @@ def _colour_features(rgb: np.ndarray) -> dict[str, float]:
         saturation_std=float(saturation.std()),
         value_mean=float(value.mean()),
         value_std=float(value.std()),
-        chroma_mean=float((rgb.max(axis=-1) - rgb.min(axis=-1)).mean()),
+        chroma_mean=float((saturation * value).mean()),
     )
     r, g, b = (rgb[..., i] * 255.0 for i in range(3))
     rg = r - g

@@ -246,11 +246,14 @@ def energy_distance_null(
     n_perm: int = DEFAULT_PERMUTATIONS,
     seed: int = 0,
     standardize: bool = True,
+    relabel=None,
 ) -> tuple[float, np.ndarray]:
     """Return the observed energy distance and its ``n_perm`` values under random relabelling.
 
-    The report draws this null distribution with the observed value; see
-    :func:`energy_distance_test` for the statistic.
+    ``relabel(labels, rng)`` returns a relabelled copy of the 0/1 labels of the pooled
+    rows (1 for ``x``); the default permutes all rows. Pass one that swaps within pairs or
+    moves whole clusters when rows are not exchangeable. The report draws this null
+    distribution with the observed value; see :func:`energy_distance_test` for the statistic.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -278,7 +281,11 @@ def energy_distance_null(
 
     observed = statistic(labels)
     rng = np.random.default_rng(seed)
-    null = np.array([statistic(rng.permutation(labels)) for _ in range(n_perm)])
+    if relabel is None:
+        null = np.array([statistic(rng.permutation(labels)) for _ in range(n_perm)])
+    else:
+        numeric = labels.astype(int)
+        null = np.array([statistic(relabel(numeric, rng).astype(bool)) for _ in range(n_perm)])
     return observed, null
 
 

@@ -223,9 +223,8 @@ def whole_set_tests(
 ) -> dict:
     """Return the energy-distance test, the classifier two-sample test and the Fréchet distance of two groups.
 
-    The energy-distance permutation test relabels rows freely, ignoring pairs and
-    clusters, so it is conservative for paired seeds and anticonservative for works
-    nested in artists; the classifier test respects both.
+    Both permutation tests respect the design: labels swap within seed pairs, or whole
+    clusters move between groups (rows are permuted only when a cluster spans both groups).
 
     With ``pair_by`` rows are matched on that column (the seed) and the classifier test
     swaps labels within pairs; with ``cluster_by`` (the artist) its folds and relabelling
@@ -249,7 +248,14 @@ def whole_set_tests(
         y = part_b[columns].to_numpy(dtype=float)
         blocks = list(part_a[cluster_by]) + list(part_b[cluster_by]) if cluster_by is not None else None
         paired = False
-    energy, null = energy_distance_null(x, y, n_perm=n_perm, seed=seed)
+    relabel = None
+    if blocks is not None:
+        block_ids = np.asarray([str(b) for b in blocks])
+
+        def relabel(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+            return _relabel(labels, block_ids, paired, rng)
+
+    energy, null = energy_distance_null(x, y, n_perm=n_perm, seed=seed, relabel=relabel)
     energy_p = (1 + int((null >= energy - 1e-12).sum())) / (1 + len(null)) if np.isfinite(energy) else float("nan")
     c2st = classifier_two_sample_test(x, y, feature_names=columns, blocks=blocks, paired=paired, n_perm=c2st_perm, seed=seed)
     return {
