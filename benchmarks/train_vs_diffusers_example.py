@@ -2,7 +2,7 @@
 
 Both tools train the same tiny offline model on the same images (64 px, batch 1, rank 4,
 lr 1e-4, constant schedule, fp32, seed 42). Each runs twice, for ``--steps`` and for
-``2 * --steps`` steps, in a fresh process; the steps per second are the extra steps over the
+``2 * --steps`` steps, in a fresh process. The steps per second are the extra steps over the
 extra wall time, and the start-up is what remains of the first run's time. Peak memory is the
 child process's maximum resident set size.
 

@@ -36,8 +36,10 @@ def test_cli_checkpoint_then_resume(tiny_model, tmp_path):
     assert config["resume_from"] == "latest"
 
 
-def test_cli_rejects_unknown_crop(tiny_model, tmp_path):
+def test_cli_rejects_unknown_crop(tiny_model, tmp_path, capsys):
+    from demographic2art.cli.main import main
+
     write_training_workspace(tmp_path / "ws")
-    result = _train(tmp_path / "ws", tiny_model, "--crop", "diagonal")
-    assert result.exit_code == 2
-    assert "crop" in result.output
+    status = main(["train", "-w", str(tmp_path / "ws"), "--model", str(tiny_model), "--crop", "diagonal"])
+    assert status == 2
+    assert "invalid training setting crop" in capsys.readouterr().err

@@ -257,7 +257,8 @@ def test_gradient_checkpointing_recomputes_forward(tiny_model, tmp_path, monkeyp
         pipeline = original(model)
         # A block after the first LoRA layer: backward passes through it, so checkpointing recomputes it.
         resnet = pipeline.unet.up_blocks[-1].resnets[-1]
-        resnet.register_forward_hook(lambda *_: calls.__setitem__("count", calls["count"] + 1))
+        # A pre-hook, because recomputation may stop before the forward returns.
+        resnet.register_forward_pre_hook(lambda *_: calls.__setitem__("count", calls["count"] + 1))
         return pipeline
 
     monkeypatch.setattr(loop, "load_pipeline_for_training", counting)
@@ -358,3 +359,53 @@ def test_bf16_training_on_gpu(tiny_model, tmp_path):
         workspace, TrainConfig(model=str(tiny_model), steps=5, mixed_precision="bf16", gradient_checkpointing=True)
     )
     assert all(math.isfinite(loss) for loss in result.losses)
+
+
+def test_latent_cache_disabled_writes_nothing(tiny_model, tmp_path):
+    from diffusers import AutoencoderKL
+    from transformers import CLIPTokenizer
+
+    from demographic2art.train.data import load_training_set
+    from demographic2art.train.latents import LatentCache, encode_distributions
+
+    workspace = write_training_workspace(tmp_path / "ws")
+    vae = AutoencoderKL.from_pretrained(tiny_model, subfolder="vae")
+    data = load_training_set(workspace, CLIPTokenizer.from_pretrained(tiny_model, subfolder="tokenizer"), 64)
+    for _ in range(2):
+        cache = LatentCache(workspace.storage, "tiny", enabled=False)
+        encode_distributions(vae, data, cache, "cpu")
+        assert cache.encoded == 3
+        assert cache.hits == 0
+    assert not workspace.storage.exists("cache/latents")
+
+
+@pytest.mark.slow
+def test_sample_settings_change_images(tiny_model):
+    import numpy as np
+
+    from demographic2art.train.loop import load_pipeline_for_training
+    from demographic2art.train.samples import render_samples
+
+    pipeline = load_pipeline_for_training(str(tiny_model))
+    base = TrainConfig(model="m", sample_prompts=("a baroque painting",), sample_seeds=(3,), sample_inference_steps=2)
+    variants = {
+        "base": base,
+        "steps": base.model_copy(update={"sample_inference_steps": 3}),
+        "guidance": base.model_copy(update={"sample_guidance_scale": 1.0}),
+        "seed": base.model_copy(update={"sample_seeds": (4,)}),
+    }
+    images = {
+        name: np.asarray(render_samples(pipeline, pipeline.unet, pipeline.text_encoder, config, "cpu")[0][2], dtype=float)
+        for name, config in variants.items()
+    }
+    again = np.asarray(render_samples(pipeline, pipeline.unet, pipeline.text_encoder, base, "cpu")[0][2], dtype=float)
+    assert np.array_equal(again, images["base"])
+    for name in ("steps", "guidance", "seed"):
+        assert np.abs(images[name] - images["base"]).mean() > 0, name
+
+
+def test_report_to_none_writes_no_events(tiny_model, tmp_path):
+    workspace = write_training_workspace(tmp_path / "ws")
+    train_lora(workspace, TrainConfig(model=str(tiny_model), steps=1, run_name="quiet", report_to=()))
+    assert not workspace.storage.exists("runs/quiet/tensorboard")
+    assert workspace.storage.exists("runs/quiet/summary.json")

@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         noise_offset: Annotated[float, typer.Option(help="Noise offset (0.05-0.1 is usual).")] = 0.0,
         run_name: Annotated[str | None, typer.Option(help="Run folder under runs/ [default: lr<lr>-seed<seed>].")] = None,
         lora_dropout: Annotated[float, typer.Option(help="Dropout probability on the LoRA layers (0-1).")] = 0.0,
-        max_grad_norm: Annotated[float | None, typer.Option(help="Gradient clipping norm; none to disable.")] = 1.0,
+        max_grad_norm: Annotated[float | None, typer.Option(help="Maximum gradient norm for clipping.")] = 1.0,
         adam_weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 1e-2,
         use_8bit_adam: Annotated[bool, typer.Option(help="bitsandbytes AdamW8bit (CUDA only).")] = False,
         gradient_checkpointing: Annotated[bool, typer.Option(help="Recompute activations in backward to save memory.")] = False,

@@ -77,7 +77,7 @@ def save_checkpoint(storage, run: str, config, state: TrainingState, weights: di
     """Write a checkpoint folder and delete the oldest beyond ``keep``; return the folder.
 
     Raises :class:`~demographic2art.errors.NonFiniteError` and writes nothing when a weight
-    or optimizer moment holds NaN or Inf.
+    or optimizer moment contains NaN or Inf.
     """
     import torch
     from safetensors.torch import save
