@@ -51,7 +51,7 @@ def report_page(result, note: str | None, source: str, has_artists: bool, averag
     if result.crosstabs:
         frame = pd.DataFrame(result.crosstabs).rename(columns={"p_cluster_permutation": "p (artists permuted)"})
         sections.append(("Style, genre, media and era by group (chi-square, Cramér's V)", html_report.table_html(frame) + CROSSTAB_NOTE))
-    sections.append(html_report.figure_section("Average image per group", html_report.average_images(averages), "average images"))
+    sections.append(html_report.figure_section("Average image per group (whole images, borders included)", html_report.average_images(averages), "average images"))
     sections.append(html_report.figure_section("Palettes per group", html_report.group_palettes(usable, "group", result.groups), "palettes"))
     if result.multi_group is not None:
         sections.append(("Kruskal-Wallis across all groups", html_report.table_html(result.multi_group)))
