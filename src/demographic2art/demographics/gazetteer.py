@@ -223,10 +223,11 @@ def build_gazetteer(pages_dir: str | os.PathLike[str], *, use_geonames: bool = T
         for event in (record.birth, record.death):
             for town, code in _place_lessons(event.place.raw):
                 votes[town][code] += 1
-            if event.place.raw and not event.place.country_code:
-                for part in re.split(r",|\(|\)|\bnear\b", event.place.raw):
-                    if part.strip():
-                        place_names.add(_QUALIFIER.sub("", _fold(part)))
+            # Every place part is a candidate, whether or not the table being replaced resolved it.
+            for part in re.split(r",|\(|\)|\bnear\b|\.\s", event.place.raw or ""):
+                name = _QUALIFIER.sub("", _fold(part))
+                if name and not country_codes(name):
+                    place_names.add(name)
         for town, code in _text_lessons(record_text):
             votes[town][code] += 1
     table = {}
@@ -239,7 +240,10 @@ def build_gazetteer(pages_dir: str | os.PathLike[str], *, use_geonames: bool = T
             table[town] = "|".join(c for c, n in counter.most_common() if n / total >= 1 / 3)
     geonames_table: dict[str, str] = {}
     if use_geonames:
-        unresolved = {name for name in place_names if name not in table and _subdivision_table().get(name) is None}
+        unresolved = {
+            name for name in place_names
+            if name not in table and _subdivision_table().get(name) is None and name not in HISTORICAL_STATES
+        }
         geonames_table = geonames_countries(unresolved)
     logger.info("gazetteer: %d names from the pages and %d from GeoNames (%s)", len(table), len(geonames_table), pages_dir)
     return {"pages": dict(sorted(table.items())), "geonames": dict(sorted(geonames_table.items()))}
