@@ -1,10 +1,10 @@
 """Fetch artists' Wikipedia pages (and optionally their Wikidata items) through the APIs.
 
-For each catalog artist with a Wikipedia URL: resolve the title (redirects followed up to a
-few hops, loops detected), download the parsed page, and store ``bios/html/<key>.html`` (a
-page shaped like a saved Wikipedia page, so triage and extraction read it as they read saved
-pages), ``bios/wikitext/<key>.wiki`` and ``bios/api/<key>.json`` (title, revision id, Wikidata
-id, redirects, status). A rerun sends nothing for an artist whose record is stored, unless
+For each catalog artist with a Wikipedia URL, the title is resolved (redirects followed up to
+a few hops, loops detected) and the parsed page downloaded. ``bios/html/<key>.html`` is shaped
+like a saved Wikipedia page, so triage and extraction read it as they read saved pages.
+``bios/wikitext/<key>.wiki`` keeps the wikitext, and ``bios/api/<key>.json`` the title,
+revision id, Wikidata id, redirects and status. A rerun sends nothing for an artist whose record is stored, unless
 ``refresh`` is set; network failures are not stored, so the next run retries them.
 """
 
@@ -164,7 +164,7 @@ def _fetch_one(client: MediaWikiClient, storage: Storage, key: str, url: str, ap
 
 
 def saved_page(host: str, title: str, parse: dict, wikidata_id: str | None) -> str:
-    """Return a full HTML page shaped like a saved Wikipedia page from a ``parse`` answer."""
+    """Return a full HTML page shaped like a saved Wikipedia page from a ``parse`` response."""
     language = host.split(".")[0]
     categories = [
         c.get("category", "").replace("_", " ") for c in parse.get("categories") or [] if not c.get("hidden")

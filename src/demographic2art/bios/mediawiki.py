@@ -1,7 +1,7 @@
 """A polite MediaWiki and Wikibase API client: User-Agent, ``maxlag``, rate limit and retries.
 
 Every request carries a descriptive User-Agent and ``maxlag`` (seconds of database replication
-lag above which the server asks clients to wait). A ``maxlag`` error or an HTTP 429/503 answer
+lag above which the server tells clients to wait). A ``maxlag`` error or an HTTP 429/503 answer
 is retried after its ``Retry-After`` seconds, at most ``max_retries`` times. Requests to one
 client are spaced at least ``min_interval_s`` apart.
 """
@@ -27,7 +27,7 @@ MAX_RETRY_AFTER_S = 120.0
 
 
 class MediaWikiError(Exception):
-    """An API answer that ends the request for this page (recorded per artist, never raised to the CLI)."""
+    """An API error response that ends the request for one page; :mod:`bios.fetch` records it per artist."""
 
     def __init__(self, status: str, message: str) -> None:
         super().__init__(message)
@@ -135,7 +135,7 @@ class MediaWikiClient:
             if response.status_code >= 400:
                 raise MediaWikiError("http_error", f"{api_url}: HTTP {response.status_code}")
             if body is None:
-                raise MediaWikiError("invalid_response", f"{api_url}: the answer is not JSON")
+                raise MediaWikiError("invalid_response", f"{api_url}: the response is not JSON")
             if error is not None:
                 raise MediaWikiError(error.get("code") or "api_error", f"{api_url}: {error.get('info') or error}")
             return body
@@ -153,8 +153,8 @@ class MediaWikiClient:
     def resolve(self, api_url: str, title: str) -> ResolvedPage:
         """Resolve a title through normalisation and redirects (at most :data:`MAX_REDIRECT_HOPS`).
 
-        A redirect chain that comes back to a title already seen raises ``redirect_loop``; a
-        longer chain raises ``too_many_redirects``; a page that does not exist raises ``missing``.
+        A redirect chain that comes back to a title already seen raises ``redirect_loop``. A
+        longer chain raises ``too_many_redirects``, and a page that does not exist raises ``missing``.
         """
         body = self.get(api_url, {
             "action": "query", "titles": title, "redirects": 1, "prop": "info|pageprops",
@@ -189,7 +189,7 @@ class MediaWikiClient:
         )
 
     def parse(self, api_url: str, page_id: int) -> dict:
-        """Return the ``parse`` answer of a page: HTML text, categories, revision id, wikitext."""
+        """Return the ``parse`` response of a page: HTML text, categories, revision id, wikitext."""
         body = self.get(api_url, {
             "action": "parse", "pageid": page_id, "prop": "text|categories|revid|displaytitle|wikitext",
             "disableeditsection": 1,

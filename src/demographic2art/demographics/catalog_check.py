@@ -1,9 +1,9 @@
 """Cross-check extracted birth and death years with the WikiArt catalog's dates.
 
 The catalog writes many dates with two-digit years ('24-Jan-74'), whose century the catalog
-stage infers. Where a page's year ends in the same two digits but lies in another century,
-the conflict is flagged as ``catalog_century`` (the inferred century is the likely error);
-any other difference is flagged as ``catalog_year``.
+stage infers. A page year with the same two last digits in another century is flagged as
+``catalog_century``, because the inferred century is then the likely error. Any other
+difference is flagged as ``catalog_year``.
 """
 
 from __future__ import annotations

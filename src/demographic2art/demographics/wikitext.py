@@ -1,4 +1,4 @@
-"""Dates, places and page kinds read from wikitext (the ``wikitext`` of the MediaWiki ``parse`` answer).
+"""Dates, places and page kinds read from wikitext (the ``wikitext`` of the MediaWiki ``parse`` response).
 
 Date templates keep their values in positional parameters mixed with flags such as ``df=yes``
 in any position: ``{{Birth date|1887|7|28|df=yes}}``, ``{{birth date and age|...}}``,

@@ -80,8 +80,8 @@ def flat_row(record: Demographics) -> dict:
 def extract_workspace(workspace: Workspace, *, artists: Iterable[str] | None = None) -> ExtractSummary:
     """Extract every imported page (or the selected artists) and write the JSON records and the table.
 
-    Wikidata items cached by ``d2a bios fetch --wikidata`` fill and cross-check the fields;
-    years that differ from the catalog's are recorded as conflicts; the researcher's
+    Wikidata items cached by ``d2a bios fetch --wikidata`` fill and cross-check the fields.
+    Years that differ from the catalog's are recorded as conflicts. The researcher's
     ``demographics/overrides.csv``, when present, is applied last.
     """
     import pandas as pd
