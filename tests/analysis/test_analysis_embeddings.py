@@ -136,5 +136,5 @@ def test_clip_folder_without_config_rejected(tmp_path):
 
 def test_non_clip_folder_rejected(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "bert"}')
-    with pytest.raises(InvalidValueError, match="holds a 'bert' model"):
+    with pytest.raises(InvalidValueError, match="contains a 'bert' model, not CLIP"):
         load_backend(str(tmp_path))

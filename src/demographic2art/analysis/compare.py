@@ -45,7 +45,7 @@ PACKAGES = ("demographic2art", "diffusers", "torch", "transformers", "numpy", "s
 class ComparisonResult:
     """Tables and manifest of one comparison, with the paths of its files under ``portfolios/<name>/``.
 
-    ``multivariate`` holds the whole-set tests of each comparison (energy distance,
+    ``multivariate`` contains the whole-set tests of each comparison (energy distance,
     classifier two-sample test, Fréchet distance).
     """
 
@@ -188,8 +188,8 @@ def compare_groups(
     name = name or _slug("-vs-".join(attributes))
     folder = f"portfolios/{name}"
     artwork = artwork or ArtworkFields()
-    # The driver loads the model too: it names the model and LoRA in the sidecars and tells
-    # whether the model is a stand-in.
+    # The driver loads the model too, because the sidecars name the model and LoRA and the
+    # model's native size marks a stand-in.
     generator = Generator(model, lora, device=device)
     stand_in = generator.native_size <= STAND_IN_SIZE
 

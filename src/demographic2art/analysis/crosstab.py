@@ -41,8 +41,8 @@ def first_item(value) -> str | None:
 def cramers_v(table: np.ndarray) -> tuple[float, float, int, float]:
     """Return ``(chi2, p, dof, cramers_v)`` of a contingency table (rows: groups).
 
-    Rows and columns that sum to zero are dropped first; a table left with fewer than two
-    rows or columns has no test and returns NaN.
+    Rows and columns that sum to zero are dropped first. A table left with fewer than two
+    rows or columns has no test, so every value is NaN.
     """
     from scipy.stats import chi2_contingency
 
@@ -66,9 +66,9 @@ def category_crosstab(frame, column: str, category: str, *, top: int = DEFAULT_T
 
     values = frame[category].map(first_item) if category in frame else pd.Series([None] * len(frame), index=frame.index)
     counts = values.value_counts()
-    kept = set(counts.index[:top])
+    frequent = set(counts.index[:top])
     # Series.map turns None into NaN, so missing values are found with isna.
-    labels = pd.Series(np.where(values.isna(), MISSING, np.where(values.isin(kept), values, OTHER)), index=frame.index)
+    labels = pd.Series(np.where(values.isna(), MISSING, np.where(values.isin(frequent), values, OTHER)), index=frame.index)
     return pd.crosstab(frame[column].astype(str), labels)
 
 
@@ -117,8 +117,8 @@ def _cluster_permutation_p(frame, column, category, cluster_by, top, observed, n
         return float("nan")
     values = known[category].map(first_item)
     counts = values.value_counts()
-    kept = set(counts.index[:top])
-    labels = values.where(values.isna() | values.isin(kept), OTHER)
+    frequent = set(counts.index[:top])
+    labels = values.where(values.isna() | values.isin(frequent), OTHER)
     usable = labels.notna()
     clusters = known.loc[usable, cluster_by].astype(str).to_numpy()
     levels = labels[usable].to_numpy()

@@ -1,10 +1,10 @@
 """Description of the real-artwork groups before any test: who and what is in each group.
 
-In WikiArt, gender and era are confounded (most women in the catalog were born after
-1850), so a gender difference in colour may be an era difference. The description shows
+In WikiArt, gender and era are confounded (the share of women differs between birth
+eras), so a gender difference in colour may be an era difference. The description shows
 per group the counts of artists and works, the share of missing values, the birth years
-and artwork years, and the most common style (the catalog's movement label), so a reader
-sees the confounding before reading any p-value.
+and artwork years, and the most common style (the catalog's movement label). A reader
+then sees the confounding before reading any p-value.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ class ClipBackend:
             with_projection = "CLIPVisionModelWithProjection" in architectures
             model_class = transformers.CLIPVisionModelWithProjection if with_projection else transformers.CLIPVisionModel
         else:
-            raise InvalidValueError(f"CLIP folder {folder} holds a {model_type!r} model; pass a CLIPModel or CLIPVision model folder")
+            raise InvalidValueError(f"CLIP folder {folder} contains a {model_type!r} model, not CLIP; pass a CLIPModel or CLIPVisionModel folder")
         self.model = model_class.from_pretrained(str(path), local_files_only=True).to(device).eval()
         # transformers 5 has a PIL processor that needs no torchvision, which does not import here.
         processor_class = getattr(transformers, "CLIPImageProcessorPil", transformers.CLIPImageProcessor)

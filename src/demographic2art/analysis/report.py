@@ -190,7 +190,7 @@ def group_palettes(features, column: str, names: Sequence[str], *, swatches: int
     """Return a figure with one bar per group of its most common palette colours.
 
     Each image's 5 palette colours are quantised to 4 levels per channel and weighted
-    by their shares; the bar shows the ``swatches`` heaviest colours of the group.
+    by their shares. The bar shows the ``swatches`` heaviest colours of the group.
     """
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(7, 0.5 * len(names) + 0.8))

@@ -2,7 +2,7 @@
 
 Classifier two-sample test (C2ST): an L2-regularised logistic regression learns to tell
 group A from group B on z-scored features, and its cross-validated accuracy is the
-statistic. Accuracy near 0.5 means the groups cannot be told apart. The p-value comes
+statistic. Accuracy near 0.5 means the classifier cannot distinguish the groups. The p-value comes
 from refitting on relabelled data: labels are swapped within pairs when rows pair up
 by seed, permuted across clusters when rows are nested in artists, and permuted across
 rows otherwise. Folds keep each pair or cluster on one side, so the test never scores
@@ -108,7 +108,7 @@ def _relabel(y: np.ndarray, blocks: np.ndarray, paired: bool, rng: np.random.Gen
     sizes = np.bincount(inverse, minlength=len(unique))
     if np.any((label_sums > 0) & (label_sums < sizes)):
         # A cluster in both groups (an artist of two styles) cannot move as a whole, so
-        # rows are permuted; this is anticonservative when works of one artist are alike.
+        # rows are permuted. This is anticonservative when works of one artist are alike.
         return rng.permutation(y)
     return rng.permutation(y[first])[inverse]
 
@@ -226,9 +226,9 @@ def whole_set_tests(
     Both permutation tests respect the design: labels swap within seed pairs, or whole
     clusters move between groups (rows are permuted only when a cluster spans both groups).
 
-    With ``pair_by`` rows are matched on that column (the seed) and the classifier test
-    swaps labels within pairs; with ``cluster_by`` (the artist) its folds and relabelling
-    keep clusters whole.
+    With ``pair_by`` rows are matched on that column (the seed), and the permutations swap
+    labels within pairs. With ``cluster_by`` (the artist) folds and permutations keep
+    clusters whole.
     """
     from .stats import energy_distance_null
 
