@@ -154,3 +154,16 @@ def test_candidate_without_matching_years():
 
 def test_us_state_not_split_into_country():
     assert present_day_country("Union City, New Jersey") == "US"
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "<b>Tajimo Hiroshi</b> (田嶋 宏, Tajimo Hiroshi, 1911 – 1984) was a Japanese painter.",
+        "<b>Franco Botti</b> (real name Franco di Giovanni; 1446 – 1498) was an Italian painter.",
+        "<b>Pablo Pachón</b> (bap. 3 November 1564 – 1644) was a Spanish painter.",
+    ],
+)
+def test_lead_fragments_are_not_places(lead):
+    record = extract_page(_page(lead))
+    assert record.birth.place.raw is None

@@ -622,12 +622,28 @@ def _set_event(record: Demographics, which: str, reading: DateReading, source: s
 _PLACE_NOISE = re.compile(r"^(?:г\.|r\.|roku|in|à|a|en|em|w|între|between)\s+(?=\S)|,?\s+(?:in|en|à|on)$", re.IGNORECASE)
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_NOT_PLACE_START = re.compile(
+    rf"^(?:{_MONTH_WORDS}|\d|bap\.|real name|sometimes|also|née?|born|died|c\.|ca\.|circa|CE|BC|AD)\b|^[a-z]",
+)
+
+
+def _looks_like_place(text: str, source: str) -> bool:
+    """Reject lead fragments that are no place: dates, name notes ('real name ...') and native-script names."""
+    if not re.search(r"[^\W\d_]{2,}", text) or text.lower() in ("between", "and", "or", "free"):
+        return False
+    if len(text) <= 2 or _NOT_PLACE_START.match(text):
+        return False
+    # A lead parenthesis often opens with the name in its own script ('田嶋 宏行, Tajima Hiroyuki').
+    return not (source == "lead" and _CJK.search(text))
+
+
 def _set_place(record: Demographics, which: str, text: str | None, source: str) -> None:
     if not text:
         return
     text = " ".join(text.split()).strip(" ,;")
     text = _PLACE_NOISE.sub("", text).strip(" ,;(")
-    if not re.search(r"[^\W\d_]{2,}", text) or text.lower() in ("between", "and", "or"):
+    if not _looks_like_place(text, source):
         return
     country, codes = place_country(text)
     parts = [p.strip() for p in text.split(",") if p.strip()]
