@@ -71,3 +71,16 @@ def test_override_birth_place_sets_country():
 def test_invalid_overrides_rejected(text):
     with pytest.raises(InvalidValueError):
         parse_overrides(text)
+
+
+def test_sensitive_columns_only_when_enabled(tmp_path):
+    workspace = Workspace(tmp_path / "ws")
+    import_pages(workspace, FIXTURES, artists=["ilse-varnholt"])
+    workspace.storage.write_text("demographics/overrides.csv", CSV)
+    extract_workspace(workspace)
+    table = workspace.storage.read_parquet("demographics/demographics.parquet")
+    assert "religion" not in table.columns
+    extract_workspace(workspace, include_sensitive=True)
+    table = workspace.storage.read_parquet("demographics/demographics.parquet")
+    assert table.loc[0, "religion"] == "Catholic"
+    assert table.loc[0, "religion_quote"] == "'a devout Catholic'"

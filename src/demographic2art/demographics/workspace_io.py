@@ -54,8 +54,25 @@ class ExtractSummary(BaseModel):
     table_path: str = TABLE
 
 
-def flat_row(record: Demographics) -> dict:
-    """Return the flat table row of one record, with the columns of :data:`COLUMNS`."""
+SENSITIVE_COLUMNS = ["ethnicity", "ethnicity_quote", "religion", "religion_quote"]
+"""Columns added only when a study turns on the sensitive attributes (values stated on the page, with quotes)."""
+
+
+def flat_row(record: Demographics, *, include_sensitive: bool = False) -> dict:
+    """Return the flat table row of one record, with the columns of :data:`COLUMNS`.
+
+    Ethnicity and religion (:data:`SENSITIVE_COLUMNS`) are added only with ``include_sensitive``.
+    """
+    row = _flat_row(record)
+    if include_sensitive:
+        for name in ("ethnicity", "religion"):
+            value = getattr(record, name)
+            row[name] = value.value if value else None
+            row[f"{name}_quote"] = value.quote if value else None
+    return row
+
+
+def _flat_row(record: Demographics) -> dict:
     return {
         "artist_key": record.artist_key,
         "page_kind": record.page_kind,
@@ -77,12 +94,15 @@ def flat_row(record: Demographics) -> dict:
     }
 
 
-def extract_workspace(workspace: Workspace, *, artists: Iterable[str] | None = None) -> ExtractSummary:
+def extract_workspace(
+    workspace: Workspace, *, artists: Iterable[str] | None = None, include_sensitive: bool = False
+) -> ExtractSummary:
     """Extract every imported page (or the selected artists) and write the JSON records and the table.
 
     Wikidata items cached by ``d2a bios fetch --wikidata`` fill and cross-check the fields.
     Years that differ from the catalog's are recorded as conflicts. The researcher's
-    ``demographics/overrides.csv``, when present, is applied last.
+    ``demographics/overrides.csv``, when present, is applied last. The table leaves out
+    ethnicity and religion unless ``include_sensitive`` is set (the JSON records keep them).
     """
     import pandas as pd
 
@@ -113,8 +133,8 @@ def extract_workspace(workspace: Workspace, *, artists: Iterable[str] | None = N
             check_catalog_dates(record, catalog_dates.get(key))
         apply_overrides(record, overrides)
         workspace.storage.write_json(f"{JSON_DIR}/{key}.json", record.model_dump(mode="json"))
-        rows.append(flat_row(record))
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+        rows.append(flat_row(record, include_sensitive=include_sensitive))
+    frame = pd.DataFrame(rows, columns=COLUMNS + (SENSITIVE_COLUMNS if include_sensitive else []))
     frame["birth_year"] = frame["birth_year"].astype("Int64")
     frame["death_year"] = frame["death_year"].astype("Int64")
     workspace.storage.write_parquet(TABLE, frame)
