@@ -72,13 +72,15 @@ class Storage:
         full = self.path(relpath)
         if not self.fs.exists(full):
             return []
-        return sorted(posixpath.basename(p.rstrip("/")) for p in self.fs.ls(full, detail=False))
+        names = (posixpath.basename(p.rstrip("/")) for p in self.fs.ls(full, detail=False))
+        return sorted(name for name in names if not _is_partial_write(name))
 
     def glob(self, pattern: str) -> list[str]:
         """Return the paths, relative to the root, that match ``pattern``."""
         matches = self.fs.glob(self.path(pattern))
         prefix = self.root.rstrip("/") + "/"
-        return sorted(m[len(prefix):] if m.startswith(prefix) else m for m in matches)
+        relative = (m[len(prefix):] if m.startswith(prefix) else m for m in matches)
+        return sorted(path for path in relative if not _is_partial_write(posixpath.basename(path)))
 
     @contextmanager
     def open(self, relpath: str, mode: str = "rb") -> Iterator[IO[Any]]:
@@ -105,7 +107,8 @@ class Storage:
         parent = posixpath.dirname(full) if not self.is_local else os.path.dirname(full)
         self.fs.makedirs(parent, exist_ok=True)
         if self.is_local:
-            tmp = f"{full}.{uuid.uuid4().hex[:8]}.part"
+            # A hidden name, so a write cut short by a crash is never listed as a workspace file.
+            tmp = os.path.join(parent, f".{os.path.basename(full)}.{uuid.uuid4().hex[:8]}.part")
             with open(tmp, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, full)
@@ -135,6 +138,11 @@ class Storage:
         full = self.path(relpath)
         if self.fs.exists(full):
             self.fs.rm(full, recursive=True)
+
+
+def _is_partial_write(name: str) -> bool:
+    """Return whether ``name`` is the temporary file of an atomic write that did not finish."""
+    return name.startswith(".") and name.endswith(".part")
 
 
 def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
