@@ -56,6 +56,13 @@ def build_venv(venv: Path) -> Path:
     lines = (REPO / "constraints.txt").read_text().splitlines()
     constraints.write_text("\n".join(line for line in lines if not line.startswith(("torch==", "torchvision=="))) + "\n")
     subprocess.run([str(python), "-m", "pip", "install", "-q", "-c", str(constraints), *VENV_PACKAGES, "-e", str(REPO)], check=True)
+    # The tiny model's tokenizer needs the CLIP BPE file: reuse the project's copy, else install it.
+    local_bpe = REPO / ".venv" / "share" / "demographic2art" / "bpe_simple_vocab_16e6.txt.gz"
+    if local_bpe.exists():
+        (venv / "share" / "demographic2art").mkdir(parents=True, exist_ok=True)
+        shutil.copy(local_bpe, venv / "share" / "demographic2art" / local_bpe.name)
+    else:
+        subprocess.run([str(python), "-m", "demographic2art.model.vocab"], check=True)
     marker.write_text("ok\n")
     return python
 

@@ -164,8 +164,7 @@ class StopAt(LossGuard):
 def _resume_config(model, run_name, **values):
     return TrainConfig(
         model=str(model), steps=10, learning_rate=5e-3, run_name=run_name, checkpointing_steps=5,
-        lr_scheduler="cosine", lr_warmup_steps=2, lora_dropout=0.1, random_flip=True, batch_size=2,
-        gradient_accumulation_steps=2, train_text_encoder=True, **values,
+        lr_scheduler="cosine", lr_warmup_steps=2, lora_dropout=0.1, random_flip=True, batch_size=2, **values,
     )
 
 
@@ -176,6 +175,7 @@ def _lora_weights(path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_resume_five_plus_five_equals_ten(tiny_model, tmp_path):
     workspace = write_training_workspace(tmp_path / "ws")
     straight = train_lora(workspace, _resume_config(tiny_model, "straight"))
