@@ -84,7 +84,7 @@ def test_saved_portfolio_report_settings(studio_result):
 
 
 def test_cli_compare_from_portfolio(studio_workspace, capsys):
-    code = main(["compare", "-w", studio_workspace.url, "--from-portfolio", "studio", "--n-boot", "50", "--n-perm", "19"])
+    code = main(["compare", "-w", studio_workspace.url, "--from-portfolio", "studio", "--n-boot", "50", "--n-perm", "19", "--c2st-perm", "9"])
     output = capsys.readouterr().out
     assert code == 0
     assert "gender=female vs gender=male: classifier accuracy" in output

@@ -226,7 +226,7 @@ def test_within_era_rejected_for_folders(tmp_path):
 
 
 def test_cli_analyze_within_era(study, capsys):
-    code = main(["analyze", "-w", study.url, "--group-by", "gender", "--within-era", "--name", "cli-era", "--n-boot", "50", "--n-perm", "19"])
+    code = main(["analyze", "-w", study.url, "--group-by", "gender", "--within-era", "--name", "cli-era", "--n-boot", "50", "--n-perm", "19", "--c2st-perm", "9"])
     output = capsys.readouterr().out
     assert code == 0
     assert "within-era comparisons" in output

@@ -28,6 +28,7 @@ def baroque_vs_impressionism(shared_data, tmp_path_factory):
         note="These paintings are stand-ins for the named works.",
         n_boot=300,
         n_perm=199,
+        c2st_perm=49,
     )
 
 
@@ -67,7 +68,7 @@ def test_real_paintings_outputs(baroque_vs_impressionism):
 
 
 def test_all_styles_get_kruskal_wallis(shared_data, tmp_path):
-    result = analyze_images(tmp_path / "ws", images_dir=shared_data / "images", out=str(tmp_path / "out"), n_boot=20, n_perm=19)
+    result = analyze_images(tmp_path / "ws", images_dir=shared_data / "images", out=str(tmp_path / "out"), n_boot=20, n_perm=19, c2st_perm=9)
     assert len(result.groups) == 7
     assert len(result.stats) == 21 * result.stats["feature"].nunique()
     value = result.multi_group.set_index("feature").loc["value_mean"]
@@ -109,7 +110,7 @@ def demographic_workspace(tmp_path):
 
 
 def test_workspace_by_gender_resamples_artists(demographic_workspace):
-    result = analyze_images(demographic_workspace, group_by="gender", n_boot=200, n_perm=99)
+    result = analyze_images(demographic_workspace, group_by="gender", n_boot=200, n_perm=99, c2st_perm=19)
     counts = result.counts.set_index("group")
     assert counts.loc["female", "images"] == 20
     assert counts.loc["female", "artists"] == 4
@@ -121,14 +122,14 @@ def test_workspace_by_gender_resamples_artists(demographic_workspace):
 
 
 def test_workspace_max_per_artist(demographic_workspace):
-    result = analyze_images(demographic_workspace, group_by="gender", max_per_artist=2, n_boot=20, n_perm=19)
+    result = analyze_images(demographic_workspace, group_by="gender", max_per_artist=2, n_boot=20, n_perm=19, c2st_perm=9)
     counts = result.counts.set_index("group")
     assert counts.loc["male", "images"] == 8
     assert counts.loc["male", "artists"] == 4
 
 
 def test_workspace_by_birth_era(demographic_workspace):
-    result = analyze_images(demographic_workspace, group_by="birth_era", n_boot=20, n_perm=19)
+    result = analyze_images(demographic_workspace, group_by="birth_era", n_boot=20, n_perm=19, c2st_perm=9)
     assert result.groups == ["1800-1849", "1850-1899", "1900-1949"]
 
 

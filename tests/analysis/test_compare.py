@@ -116,7 +116,7 @@ def test_cli_analyze_missing_folder_exits_2(tmp_path, capsys):
 
 
 def test_cli_analyze_real_paintings(shared_data, tmp_path, capsys):
-    argv = ["analyze", "-w", str(tmp_path / "ws"), "--images-dir", str(shared_data / "images"), "--group", "baroque", "--group", "symbolism", "--out", str(tmp_path / "out")]
+    argv = ["analyze", "-w", str(tmp_path / "ws"), "--images-dir", str(shared_data / "images"), "--group", "baroque", "--group", "symbolism", "--out", str(tmp_path / "out"), "--n-boot", "50", "--n-perm", "19", "--c2st-perm", "9"]
     status = main(argv)
     output = capsys.readouterr().out
     assert status == 0
@@ -160,6 +160,7 @@ def test_compare_with_lora_adds_weight_zero_control(tiny_model, random_lora, tmp
         templates=2,
         n_boot=20,
         n_perm=19,
+        c2st_perm=9,
     )
     assert result.name == "nationality-french-vs-nationality-japanese"
     assert result.manifest["controls"] == ["neutral", "nationality=French (LoRA weight 0)"]
@@ -177,7 +178,7 @@ def test_compare_with_lora_adds_weight_zero_control(tiny_model, random_lora, tmp
 def test_cli_compare_tiny_model(tiny_model, tmp_path, capsys):
     argv = [
         "compare", "-w", str(tmp_path), "--model", tiny_model, "--group", "gender=female", "--group", "gender=male",
-        "--n-images", "2", "--steps", "1", "--name", "cli",
+        "--n-images", "2", "--steps", "1", "--name", "cli", "--n-boot", "20", "--n-perm", "19", "--c2st-perm", "9",
     ]
     status = main(argv)
     output = capsys.readouterr().out

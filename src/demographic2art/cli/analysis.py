@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
         embedding: Annotated[str, typer.Option(help="Vectors for the whole-set tests: features, or a local CLIP weights folder.")] = "features",
         n_boot: Annotated[int, typer.Option("--n-boot", min=10, help="Bootstrap resamples per effect-size interval.")] = 2000,
         n_perm: Annotated[int, typer.Option("--n-perm", min=9, help="Permutations of the energy-distance test.")] = 999,
+        c2st_perm: Annotated[int, typer.Option("--c2st-perm", min=9, help="Permutations of the classifier two-sample test (each refits the classifier once per fold).")] = 199,
         from_portfolio: Annotated[str | None, typer.Option("--from-portfolio", help="Analyse a saved portfolio under portfolios/<name>/ (from the web app or an earlier run) instead of generating.")] = None,
     ) -> None:
         """Generate images per group with shared seeds and compare their features."""
@@ -40,7 +41,7 @@ def register(app: typer.Typer) -> None:
             from ..analysis.compare import analyze_portfolio
 
             ws = open_workspace(workspace)
-            result = analyze_portfolio(ws, from_portfolio, n_boot=n_boot, n_perm=n_perm, embedding=embedding)
+            result = analyze_portfolio(ws, from_portfolio, n_boot=n_boot, n_perm=n_perm, c2st_perm=c2st_perm, embedding=embedding)
             _print_comparison(result)
             return
         from ..analysis.compare import compare_groups, parse_group
@@ -56,7 +57,7 @@ def register(app: typer.Typer) -> None:
         result = compare_groups(
             ws, groups, model=model or default_model(ws), lora=chosen, n_images=n_images, steps=steps,
             guidance_scale=guidance_scale, templates=templates, controls=not no_controls, name=name,
-            engine=engine, workers=workers, embedding=embedding, n_boot=n_boot, n_perm=n_perm,
+            engine=engine, workers=workers, embedding=embedding, n_boot=n_boot, n_perm=n_perm, c2st_perm=c2st_perm,
         )
         _print_comparison(result)
 
@@ -77,6 +78,7 @@ def register(app: typer.Typer) -> None:
         embedding: Annotated[str, typer.Option(help="Vectors for the whole-set tests: features, or a local CLIP weights folder.")] = "features",
         n_boot: Annotated[int, typer.Option("--n-boot", min=10, help="Bootstrap resamples per effect-size interval.")] = 2000,
         n_perm: Annotated[int, typer.Option("--n-perm", min=9, help="Permutations of the energy-distance test.")] = 999,
+        c2st_perm: Annotated[int, typer.Option("--c2st-perm", min=9, help="Permutations of the classifier two-sample test (each refits the classifier once per fold).")] = 199,
     ) -> None:
         """Extract features of real images, group them and test the groups."""
         from ..analysis.analyze import analyze_images
@@ -86,7 +88,7 @@ def register(app: typer.Typer) -> None:
         result = analyze_images(
             ws, images_dir=images_dir, group_by=group_by, groups=group, max_per_artist=max_per_artist,
             name=name, out=out, note=note, seed=seed, within_era=within_era, sensitivity=not no_sensitivity,
-            portfolio=portfolio, embedding=embedding, n_boot=n_boot, n_perm=n_perm,
+            portfolio=portfolio, embedding=embedding, n_boot=n_boot, n_perm=n_perm, c2st_perm=c2st_perm,
         )
         counts = ", ".join(f"{row.group}: {row.ok}" for row in result.counts.itertuples())
         significant = result.stats[result.stats["significant"]]
