@@ -51,7 +51,7 @@ MAX_NAMED_GROUPS = 3
 class AnalysisResult:
     """Features, per-group counts and statistics of one analysis, with its output files.
 
-    ``multivariate`` holds the whole-set tests per pair of groups. ``description``,
+    ``multivariate`` contains the whole-set tests per pair of groups. ``description``,
     ``crosstabs``, ``within_era``, ``sensitivity`` and ``model_gap`` are filled where
     the data allow them (artists, demographics, a portfolio) and are None or empty otherwise.
     """

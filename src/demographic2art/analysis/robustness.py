@@ -1,11 +1,11 @@
 """Robustness checks of a real-artwork comparison.
 
 * Within era: the groups are compared inside each birth era (half-century), because in
-  WikiArt gender and era are confounded. An effect that holds within eras is not an era
-  effect.
+  WikiArt gender and era are confounded. An effect that persists within eras is not
+  explained by era alone.
 * Sensitivity: the comparison is rerun without the artists whose demographics are
-  flagged for review (``needs_review``, set by extraction on conflicting sources or low
-  confidence). A result that changes sign or loses significance depends on uncertain
+  flagged for review (``needs_review``, which extraction sets when sources disagree, the
+  life span is implausible or the page is a disambiguation page). A result that changes sign or loses significance depends on uncertain
   labels.
 * Model gap: Cliff's delta between groups A and B in a generated portfolio beside the same
   delta in real works, per feature. A model whose gap is larger than the real one
