@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-VENV_PACKAGES = ["torch==2.14.1", "torchvision==0.29.1", "datasets"]
+VENV_PACKAGES = ["torch==2.14.1", "torchvision==0.29.1", "datasets", "tensorboard"]
 
 
 def machine() -> str:

@@ -91,6 +91,7 @@ def test_random_flip_caches_both_variants(feature_run):
 
 @pytest.mark.slow
 def test_tensorboard_scalars_match_losses(feature_run):
+    pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     workspace, _, result = feature_run

@@ -16,6 +16,12 @@ from ..errors import InvalidValueError
 logger = logging.getLogger(__name__)
 
 
+def tensorboard_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
+
+
 class Trackers:
     """Scalars and images sent to every tracker a run asked for."""
 
@@ -25,7 +31,11 @@ class Trackers:
         self.tensorboard = None
         self.wandb_run = None
         self._tmp = None
-        if "tensorboard" in report_to:
+        if "tensorboard" in report_to and not tensorboard_available():
+            # NOTE: tensorboard is not among the package's required dependencies, so a run
+            # without it trains and logs this warning instead of failing.
+            logger.warning("tensorboard is not installed, so %s gets no event files; pip install tensorboard", run)
+        elif "tensorboard" in report_to:
             from torch.utils.tensorboard import SummaryWriter
 
             if storage.is_local:
