@@ -38,6 +38,8 @@ def test_best_lora_none_without_runs(tmp_path):
 
 def test_default_model_from_settings(tmp_path):
     workspace = Workspace(tmp_path / "ws").create()
+    assert default_model(workspace) == "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    workspace.storage.write_json("models/tiny/model_index.json", {"_class_name": "StableDiffusionPipeline"})
     assert default_model(workspace) == workspace.storage.local_path("models/tiny")
     workspace.record_settings("train", {"model": "/models/sd15"})
     assert default_model(workspace) == "/models/sd15"

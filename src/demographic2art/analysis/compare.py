@@ -344,8 +344,6 @@ def stand_in_banner(stand_in: bool) -> str | None:
 
 
 def _write_outputs(ws, folder, name, features, stats, whole_set, manifest, images, seeds, stand_in, vectors) -> dict[str, str]:
-    import pandas as pd
-
     storage = ws.storage
     rows = json_rows(whole_set)
     storage.write_text(f"{folder}/features.csv", features.to_csv(index=False))

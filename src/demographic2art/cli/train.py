@@ -20,15 +20,10 @@ ModelOption = Annotated[
 
 
 def default_model(workspace) -> str:
-    """Return the model recorded for the workspace, its tiny model, or the SD 1.5 hub id."""
-    from ..model.loading import DEFAULT_MODEL
+    """Return the workspace's base model (see :func:`~demographic2art.model.loading.workspace_model`)."""
+    from ..model.loading import workspace_model
 
-    recorded = workspace.settings().get("train", {}).get("model")
-    if recorded:
-        return recorded
-    if workspace.storage.is_local and workspace.storage.exists("models/tiny/model_index.json"):
-        return workspace.local_path("models/tiny")
-    return DEFAULT_MODEL
+    return workspace_model(workspace)
 
 
 def training_config(workspace, model: str, **values):

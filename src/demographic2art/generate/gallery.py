@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from dataclasses import dataclass
 
 from ..workspace import Workspace
@@ -23,17 +24,38 @@ class GalleryItem:
 
 
 def best_lora(workspace: Workspace) -> str | None:
-    """Return the local path of the workspace's best LoRA: ``runs/best.json``, else the lowest validation loss."""
+    """Return the local path of the workspace's best LoRA, or None when it has no run.
+
+    ``runs/best.json`` (written by ``d2a sweep`` and ``d2a train``, keys ``run`` and
+    ``lora``) decides when it exists. Otherwise the run whose ``summary.json`` has the
+    lowest validation loss wins, or the lowest final training loss for runs without one.
+    """
     storage = workspace.storage
     if storage.exists("runs/best.json"):
-        return storage.local_path(storage.read_json("runs/best.json")["lora"])
-    best = None
-    for summary_file in storage.glob("runs/**/summary.json"):
-        summary = storage.read_json(summary_file)
-        score = summary.get("validation_loss", summary.get("final_loss"))
-        if best is None or score < best[0]:
-            best = (score, summary["lora"])
-    return storage.local_path(best[1]) if best else None
+        best = storage.read_json("runs/best.json")
+        lora = best.get("lora") or _summary_lora(storage, best.get("run"))
+        if lora:
+            return storage.local_path(lora)
+    candidates = []
+    for path in storage.glob("runs/**/summary.json"):
+        try:
+            summary = storage.read_json(path)
+            score = float(summary.get("validation_loss", summary["final_loss"]))
+            candidates.append((score, summary["lora"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.error("run summary %s is unusable: %s", path, exc)
+    candidates = [c for c in candidates if not math.isnan(c[0])]
+    if not candidates:
+        return None
+    return storage.local_path(min(candidates)[1])
+
+
+def _summary_lora(storage, run: str | None) -> str | None:
+    if not run:
+        return None
+    run = run if run.startswith("runs/") else f"runs/{run}"
+    path = f"{run}/summary.json"
+    return storage.read_json(path).get("lora") if storage.exists(path) else None
 
 
 def image_name(params: GenerationParams, lora_name: str | None) -> str:

@@ -58,3 +58,17 @@ def load_pipeline(model: str, *, device: str | None = None, dtype: str = "float3
         ) from exc
     pipeline.set_progress_bar_config(disable=True)
     return pipeline.to(pick_device(device))
+
+
+def workspace_model(workspace) -> str:
+    """Return a workspace's base model: the one training recorded, its tiny model, or SD 1.5.
+
+    The order is ``[train] model`` in ``d2a.toml``, then ``models/tiny`` when that folder
+    holds a pipeline, then the Stable Diffusion 1.5 hub id.
+    """
+    recorded = workspace.settings().get("train", {}).get("model")
+    if recorded:
+        return str(recorded)
+    if workspace.storage.is_local and workspace.storage.exists("models/tiny/model_index.json"):
+        return workspace.local_path("models/tiny")
+    return DEFAULT_MODEL

@@ -1,7 +1,9 @@
 """The generation studio: a Flask app with a job queue, served by waitress (``d2a serve``)."""
 
 from .app import create_app
-from .choices import best_lora, default_model, picker_choices
+from ..generate.gallery import best_lora
+from ..model.loading import workspace_model as default_model
+from .choices import picker_choices
 from .jobs import Job, JobQueue, ServiceUnavailableError, mark_interrupted
 from .paths import gallery_relpath
 from .server import ServeSettings, resolve_settings, serve

@@ -25,7 +25,7 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, jsonify, render_template, request, url_for
+from flask import Flask, Response, jsonify, render_template, request, url_for
 from pydantic import ValidationError
 
 from ..captions.templates import TEMPLATES, ArtistAttributes, ArtworkFields, compose_caption

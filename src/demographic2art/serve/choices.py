@@ -63,47 +63,6 @@ def _is_number(value: Any) -> bool:
         return False
 
 
-def default_model(workspace) -> str:
-    """Return the model recorded in ``d2a.toml`` (``[train] model``), else ``models/tiny``."""
-    recorded = workspace.settings().get("train", {}).get("model")
-    if recorded:
-        return str(recorded)
-    return workspace.storage.local_path("models/tiny")
-
-
-def best_lora(workspace) -> str | None:
-    """Return the local path of the best LoRA in ``runs/``, or None when there is none.
-
-    ``runs/best.json`` (keys ``run`` and ``lora``) decides when it exists; otherwise the
-    run whose ``summary.json`` has the lowest ``final_loss`` wins.
-    """
-    storage = workspace.storage
-    if storage.exists("runs/best.json"):
-        best = storage.read_json("runs/best.json")
-        lora = best.get("lora") or _summary_lora(storage, best.get("run"))
-        if lora:
-            return storage.local_path(lora)
-    candidates = []
-    for path in storage.glob("runs/*/summary.json"):
-        try:
-            summary = storage.read_json(path)
-            candidates.append((float(summary["final_loss"]), summary["lora"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            logger.error("run summary %s is unusable: %s", path, exc)
-    candidates = [c for c in candidates if not math.isnan(c[0])]
-    if not candidates:
-        return None
-    return storage.local_path(min(candidates)[1])
-
-
-def _summary_lora(storage, run: str | None) -> str | None:
-    if not run:
-        return None
-    run = run if run.startswith("runs/") else f"runs/{run}"
-    path = f"{run}/summary.json"
-    return storage.read_json(path).get("lora") if storage.exists(path) else None
-
-
 def check_model_folder(model: str) -> None:
     """Raise :class:`MissingFileError` when a local model folder named by path is absent."""
     import os

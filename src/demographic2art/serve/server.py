@@ -6,7 +6,9 @@ import logging
 from dataclasses import dataclass
 
 from .app import create_app
-from .choices import best_lora, check_model_folder, check_queue_size, default_model
+from ..generate.gallery import best_lora
+from ..model.loading import workspace_model as default_model
+from .choices import check_model_folder, check_queue_size
 
 logger = logging.getLogger(__name__)
 
