@@ -160,3 +160,16 @@ def test_single_group_rejected(tmp_path):
 def test_workspace_without_manifest_rejected(tmp_path):
     with pytest.raises(MissingFileError, match="manifest.parquet is missing"):
         analyze_images(tmp_path / "empty-ws")
+
+
+def test_birth_era_accepts_missing_values():
+    import pandas as pd
+
+    from demographic2art.analysis.analyze import birth_era
+
+    assert birth_era(pd.NA) is None
+    assert birth_era(None) is None
+    assert birth_era(float("nan")) is None
+    assert birth_era(1874) == "1850-1899"
+    years = pd.Series([1874, None], dtype="Int64")
+    assert [birth_era(y) for y in years] == ["1850-1899", None]

@@ -76,7 +76,10 @@ class AnalysisResult:
 
 def birth_era(year: float | None) -> str | None:
     """Return the half-century of a birth year, e.g. ``'1850-1899'``; None when unknown."""
-    if year is None or (isinstance(year, float) and np.isnan(year)):
+    import pandas as pd
+
+    # Nullable integer columns give pandas.NA, which float checks do not catch.
+    if year is None or pd.isna(year):
         return None
     start = int(year) // ERA_WIDTH * ERA_WIDTH
     return f"{start}-{start + ERA_WIDTH - 1}"

@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
         max_per_artist: Annotated[int | None, typer.Option("--max-per-artist", min=1, help="Images kept per artist, drawn at random with the seed [default: all].")] = None,
         out: Annotated[str | None, typer.Option("--out", help="Output folder [default: analysis/<name>/ in the workspace].")] = None,
         name: Annotated[str | None, typer.Option(help="Analysis name [default: from the column and groups].")] = None,
-        note: Annotated[str | None, typer.Option(help="Note shown at the top of the report, e.g. that images are stand-ins.")] = None,
+        note: Annotated[str | None, typer.Option(help="Note shown at the top of the report, e.g. that images are stand-ins [default: the demo's data note].")] = None,
         seed: Annotated[int, typer.Option(help="Seed of resampling and sampling.")] = 0,
         within_era: Annotated[bool, typer.Option("--within-era", help="Also compare the groups within each birth era (half-century).")] = False,
         no_sensitivity: Annotated[bool, typer.Option("--no-sensitivity", help="Skip the rerun without artists whose demographics are flagged for review.")] = False,
@@ -85,6 +85,9 @@ def register(app: typer.Typer) -> None:
         from ..analysis.robustness import summarise_gap
 
         ws = open_workspace(workspace)
+        if note is None and images_dir is None:
+            # A demo workspace records whether its data is synthetic or uses stand-in paintings.
+            note = ws.settings().get("demo", {}).get("note")
         result = analyze_images(
             ws, images_dir=images_dir, group_by=group_by, groups=group, max_per_artist=max_per_artist,
             name=name, out=out, note=note, seed=seed, within_era=within_era, sensitivity=not no_sensitivity,
