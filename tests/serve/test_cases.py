@@ -135,6 +135,32 @@ def test_app_queue_overflow_503(shared_cases, make_app, generator, live_server):
             assert httpx.get(server.base + url, timeout=10).status_code == 200
 
 
+
+def _read_response(sock) -> bytes:
+    """Read one HTTP response: the head, then as many body bytes as Content-Length gives.
+
+    The server may send the head and the body in separate packets, so one recv() is not enough.
+    """
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 @pytest.mark.slow
 def test_app_long_job_timeout(shared_cases, make_app, generator, live_server):
     case = load_case(shared_cases, "app-long-job-timeout")
@@ -153,7 +179,7 @@ def test_app_long_job_timeout(shared_cases, make_app, generator, live_server):
             + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode()
             + b"\r\n\r\n" + body
         )
-        head = sock.recv(65536)
+        head = _read_response(sock)
         answered = time.monotonic() - submitted
         time.sleep(max(0.0, 1.0 - answered))
     status_line, _, rest = head.partition(b"\r\n")
