@@ -62,3 +62,40 @@ def test_demo_bad_data_folder_exits_2(tmp_path):
     assert result.returncode == 2
     assert "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_bad_option_value_exits_2_without_traceback(tmp_path):
+    result = _d2a("images", "download", "--concurrency", "abc", "-w", str(tmp_path / "ws"))
+    assert result.returncode == 2
+    assert "--concurrency" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_empty_input_table_exits_2(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = _d2a("catalog", "build", "--artists-csv", str(empty), "--artworks-csv", str(empty), "-w", str(tmp_path / "ws"))
+    assert result.returncode == 2
+    assert "could not read an input table" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_corrupt_parquet_source_exits_2(tmp_path):
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"not parquet")
+    result = _d2a("images", "download", "--source", str(corrupt), "-w", str(tmp_path / "ws"))
+    assert result.returncode == 2
+    assert "ArrowInvalid" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_workspace_that_is_a_file_exits_2(tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    result = _d2a("status", "-w", str(blocker))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    result = _d2a("model", "tiny", "--out", str(blocker / "tiny"))
+    assert result.returncode == 2
+    assert "choose another path" in result.stderr
+    assert "Traceback" not in result.stderr

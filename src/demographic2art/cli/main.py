@@ -65,24 +65,53 @@ for module in (train, sweep, generate, serve, analysis, status, demo):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line and return its exit status."""
+    """Run the command line and return its exit status.
+
+    Bad input ends with one line on standard error and status 2: the library's
+    ``UserError``, usage errors, invalid values caught by pydantic, unreadable input
+    tables and file-system paths that cannot be used. Other errors are bugs and keep
+    their traceback.
+    """
+    from pydantic import ValidationError
+    from typer._click import exceptions as typer_click
+
     try:
         result = app(args=argv, standalone_mode=False)
     except UserError as exc:
-        err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
-        return 2
-    except click.exceptions.Abort:
+        return _fail(str(exc))
+    except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
         err_console.print("aborted", markup=False)
         return 130
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         return exc.exit_code
-    except click.ClickException as exc:
+    except (click.ClickException, typer_click.ClickException) as exc:
         exc.show()
         return exc.exit_code
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or exc.title
+        return _fail(f"invalid value for {field}: {first['msg']} (got {first.get('input')!r})")
+    except (PermissionError, NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
+        return _fail(f"cannot use {exc.filename}: {exc.strerror}; choose another path")
     except D2AError as exc:
         err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
         return 1
+    except Exception as exc:
+        if _is_unreadable_table(exc):
+            return _fail(f"could not read an input table ({exc.__class__.__name__}: {exc}); check the file")
+        raise
     return result if isinstance(result, int) else 0
+
+
+def _fail(message: str) -> int:
+    err_console.print(f"error: {message}", markup=False, soft_wrap=True)
+    return 2
+
+
+def _is_unreadable_table(exc: Exception) -> bool:
+    """Return whether ``exc`` is pandas' or pyarrow's error for an empty or corrupt input file."""
+    module = type(exc).__module__
+    return module.startswith(("pandas.errors", "pyarrow")) or type(exc).__name__ in ("EmptyDataError", "ParserError", "ArrowInvalid")
 
 
 if __name__ == "__main__":
