@@ -43,3 +43,20 @@ def test_import_archive_then_extract(tmp_path):
     assert list(table.loc[0, "nationality_codes"]) == ["BE"]
     record = workspace.storage.read_json("demographics/json/ilse-varnholt.json")
     assert record["death"]["year"] == 1671
+
+
+def test_evaluate_reference_without_columns_exits_2(tmp_path):
+    import subprocess
+    import sys
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    reference = tmp_path / "wrong.tsv"
+    reference.write_text("a\tb\n1\t2\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "demographic2art", "demographics", "evaluate", "--pages", str(pages), "--reference", str(reference)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert "lacks the columns slug" in result.stderr
+    assert "Traceback" not in result.stderr

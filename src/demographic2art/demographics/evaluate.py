@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from importlib import resources
 
-from ..errors import MissingFileError
+from ..errors import InvalidValueError, MissingFileError
 from .countries import country_codes, nationality_codes
 from .offline import extract_page
 from .schema import Demographics
@@ -85,6 +85,9 @@ def _agree(field: str, ours, reference) -> bool:
     return ours == reference
 
 
+REFERENCE_COLUMNS = ("slug", "birth_year", "death_year", "gender", "nationality", "birth_country")
+
+
 def evaluate(
     pages_dir: str | os.PathLike[str],
     reference_tsv: str | os.PathLike[str],
@@ -116,7 +119,14 @@ def evaluate(
     if not os.path.isfile(reference_tsv):
         raise MissingFileError(f"reference table {reference_tsv} does not exist; pass the TSV of reference values")
     with open(reference_tsv, encoding="utf-8", newline="") as handle:
-        reference_rows = sorted(csv.DictReader(handle, delimiter="\t"), key=lambda r: r["slug"])
+        reader = csv.DictReader(handle, delimiter="\t")
+        missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidValueError(
+                f"reference table {reference_tsv} lacks the columns {', '.join(missing)}; "
+                f"it must be tab-separated with {', '.join(REFERENCE_COLUMNS)}"
+            )
+        reference_rows = sorted(reader, key=lambda r: r["slug"])
     if limit is not None:
         reference_rows = reference_rows[:limit]
     known = {r.artist_key: r for r in extracted} if extracted is not None else {}
