@@ -99,3 +99,18 @@ def test_workspace_that_is_a_file_exits_2(tmp_path):
     assert result.returncode == 2
     assert "choose another path" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_refuses_other_data_in_same_workspace(tmp_path):
+    from demographic2art.workspace import Workspace
+
+    workspace = Workspace(tmp_path / "ws").create()
+    workspace.record_settings("demo", {"data": "stand-in"})
+    data = tmp_path / "data"
+    for folder in ("wikiart", "images", "wikipedia/html"):
+        (data / folder).mkdir(parents=True)
+    (data / "wikiart" / "artists.csv").write_text("name,url_name\n")
+    result = _d2a("demo", "-w", str(tmp_path / "ws"), "--data", str(data))
+    assert result.returncode == 2
+    assert "already holds a demo study of 'stand-in'" in result.stderr
+    assert "Traceback" not in result.stderr

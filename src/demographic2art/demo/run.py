@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import MissingFileError
+from ..errors import InvalidValueError, MissingFileError
 from ..workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -102,6 +102,13 @@ def run_demo(
     storage = workspace.storage
     real = data_dir is not None
     result = DemoResult(workspace.url, str(data_dir) if real else "stand-in", "")
+    earlier = workspace.settings().get("demo", {}).get("data")
+    if earlier is not None and earlier != result.data:
+        # One workspace holds one study: mixing invented and real artists would corrupt both.
+        raise InvalidValueError(
+            f"workspace {workspace.url} already holds a demo study of {earlier!r}; "
+            f"pass another --workspace for {result.data!r}"
+        )
     stage = _Stages(result)
 
     with stage("data"):

@@ -27,7 +27,7 @@ class TrainConfig(BaseModel):
     train_text_encoder: bool = False
     batch_size: int = Field(1, ge=1)
     gradient_accumulation_steps: int = Field(1, ge=1)
-    resolution: int | None = Field(None, ge=8, description="Training size in pixels; default the model's.")
+    resolution: int | None = Field(None, ge=8, le=2048, description="Training size in pixels; default the model's.")
     seed: int = 42
     lr_scheduler: Literal["constant", "constant_with_warmup", "linear", "cosine"] = "constant"
     lr_warmup_steps: int = Field(0, ge=0)
