@@ -33,7 +33,7 @@ class DataError(D2AError):
 
 
 class NonFiniteError(UserError):
-    """Raised when a loss or a tensor about to be saved holds NaN or Inf values."""
+    """Raised when a loss or a tensor about to be saved contains NaN or Inf values."""
 
 
 class QueueFullError(D2AError):

@@ -112,5 +112,5 @@ def test_demo_refuses_other_data_in_same_workspace(tmp_path):
     (data / "wikiart" / "artists.csv").write_text("name,url_name\n")
     result = _d2a("demo", "-w", str(tmp_path / "ws"), "--data", str(data))
     assert result.returncode == 2
-    assert "already holds a demo study of 'stand-in'" in result.stderr
+    assert "already contains a demo study of 'stand-in'" in result.stderr
     assert "Traceback" not in result.stderr

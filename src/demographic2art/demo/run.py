@@ -50,7 +50,7 @@ DEMO_PROMPT_GROUPS = (
 
 @dataclass
 class DemoResult:
-    """Where each output of the demo is, and what data it ran on."""
+    """Locations of the demo's outputs, its data source and its stage times."""
 
     workspace: str
     data: str
@@ -104,9 +104,9 @@ def run_demo(
     result = DemoResult(workspace.url, str(data_dir) if real else "stand-in", "")
     earlier = workspace.settings().get("demo", {}).get("data")
     if earlier is not None and earlier != result.data:
-        # One workspace holds one study: mixing invented and real artists would corrupt both.
+        # A workspace contains one study, because mixing invented and real artists corrupts both.
         raise InvalidValueError(
-            f"workspace {workspace.url} already holds a demo study of {earlier!r}; "
+            f"workspace {workspace.url} already contains a demo study of {earlier!r}; "
             f"pass another --workspace for {result.data!r}"
         )
     stage = _Stages(result)

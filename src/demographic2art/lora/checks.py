@@ -22,8 +22,8 @@ def nonfinite_tensors(state_dict: Mapping[str, "torch.Tensor"]) -> dict[str, int
 
 
 def assert_finite_state_dict(state_dict: Mapping[str, "torch.Tensor"], what: str = "LoRA") -> None:  # noqa: F821
-    """Raise :class:`NonFiniteError` naming each tensor that holds NaN or Inf values."""
+    """Raise :class:`NonFiniteError` naming each tensor that contains NaN or Inf values."""
     counts = nonfinite_tensors(state_dict)
     if counts:
         listed = ", ".join(f"{name} ({n} non-finite values)" for name, n in sorted(counts.items()))
-        raise NonFiniteError(f"{what} holds NaN or Inf values: {listed}; nothing was written")
+        raise NonFiniteError(f"{what} contains NaN or Inf values: {listed}; nothing was written")

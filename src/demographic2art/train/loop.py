@@ -36,7 +36,7 @@ KOHYA_WEIGHT_NAME = "lora_kohya.safetensors"
 
 @dataclass
 class TrainResult:
-    """Where a run's outputs are, and its losses."""
+    """Output paths, losses and timing of one training run."""
 
     run_dir: str
     lora_file: str
