@@ -19,8 +19,9 @@ setup: $(BIN)/.installed
 demo: setup
 	$(BIN)/d2a demo --workspace $(WORKSPACE) $(if $(DATA),--data $(DATA))
 
+# Two pytest sessions: everything but Ray, then the Ray tests on one local Ray cluster.
 test: setup
-	$(BIN)/pytest $(PYTEST_ARGS)
+	PYTEST=$(BIN)/pytest tests/run $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache $(WORKSPACE)

@@ -99,6 +99,16 @@ def write_training_workspace(root: Path, n_images: int = 4, size: int = 64, seed
     return workspace
 
 
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray cluster (2 CPUs, 127.0.0.1, no dashboard) for the whole ``-m ray`` session."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'demographic2art[ray]'")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
 _SKIPPED: list[tuple[str, str]] = []
 
 

@@ -13,19 +13,16 @@ from demographic2art.analysis.compare import compare_groups
 from demographic2art.errors import InvalidValueError
 
 GROUPS = [{"gender": "female"}, {"gender": "male"}]
+pytestmark = pytest.mark.ray
+
 SETTINGS = {"n_images": 2, "steps": 2, "controls": True, "n_boot": 20, "n_perm": 9, "c2st_perm": 9}
 
 
 @pytest.fixture(scope="module")
-def engines(tiny_model, tmp_path_factory):
-    ray = pytest.importorskip("ray", reason="Ray is not installed; pip install 'ray[data]' to test --engine ray")
+def engines(tiny_model, tmp_path_factory, ray_cluster):
     os.environ["HF_HUB_OFFLINE"] = "1"
     workspace = tmp_path_factory.mktemp("ray-ws")
-    ray.init(num_cpus=2, include_dashboard=False)
-    try:
-        with_ray = compare_groups(workspace, GROUPS, model=str(tiny_model), engine="ray", workers=1, name="ray", **SETTINGS)
-    finally:
-        ray.shutdown()
+    with_ray = compare_groups(workspace, GROUPS, model=str(tiny_model), engine="ray", workers=1, name="ray", **SETTINGS)
     local = compare_groups(workspace, GROUPS, model=str(tiny_model), engine="local", name="local", **SETTINGS)
     return with_ray, local
 

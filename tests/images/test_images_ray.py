@@ -13,16 +13,7 @@ from server import ScriptedServer
 from demographic2art.images import download_images
 from demographic2art.workspace import Workspace
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """A local Ray cluster with two CPUs, shut down after the module."""
-    ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'demographic2art[ray]'")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 
 def _jpeg(seed: int) -> bytes:

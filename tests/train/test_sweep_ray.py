@@ -17,15 +17,9 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 ray = pytest.importorskip("ray")
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """A local Ray cluster with 2 CPUs bound to 127.0.0.1, shut down after the module."""
-    # Trials unpickle FailOnceGuard, and Ray's workers cannot import this test module by name.
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    yield
-    ray.shutdown()
-    assert not ray.is_initialized()
+# Trials unpickle FailOnceGuard, and Ray's workers cannot import this test module by name.
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+pytestmark = pytest.mark.ray
 
 
 class FailOnceGuard(LossGuard):

@@ -16,16 +16,13 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import InvalidValueError, UserError
+from ..cluster import ray_session
+from ..errors import InvalidValueError
 
 logger = logging.getLogger(__name__)
 
 ENGINES = ("local", "ray")
 RAY_BATCH_SIZE = 4
-
-
-class RayUnavailableError(UserError):
-    """Ray is not installed, so ``--engine ray`` cannot run."""
 
 
 def _params(row: dict[str, Any], steps: int, guidance_scale: float):
@@ -81,18 +78,9 @@ def generate_ray(
     a local one. ``workers`` defaults to the cluster's GPU count, or 1 on a CPU-only
     cluster. Each actor reserves one GPU when the cluster has any.
     """
-    try:
-        import ray
-        import ray.data
-    except ImportError:
-        raise RayUnavailableError("--engine ray needs Ray; install it with pip install 'ray[data]' or use --engine local") from None
     from PIL import Image
 
-    started_here = False
-    if not ray.is_initialized():
-        ray.init(include_dashboard=False)
-        started_here = True
-    try:
+    with ray_session(extras=("data",)) as ray:
         gpus = int(ray.cluster_resources().get("GPU", 0))
         count = workers or max(gpus, 1)
         if workers is not None and workers < 1:
@@ -110,9 +98,6 @@ def generate_ray(
         for row in results.iter_rows():
             images[int(row["index"])] = Image.open(io.BytesIO(row["png"])).convert("RGB")
         logger.info("generated %d images with Ray on %d worker(s)", len(plan), count)
-    finally:
-        if started_here:
-            ray.shutdown()
     missing = [i for i, image in enumerate(images) if image is None]
     if missing:
         raise RuntimeError(f"Ray returned no image for {len(missing)} planned rows (first: {missing[0]})")

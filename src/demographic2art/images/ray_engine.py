@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from ..errors import InvalidValueError
+from ..cluster import ray_session
 from ..workspace import Workspace
 from .engine import EngineSettings, EngineStats, run_items
 from .plan import PlannedImage
@@ -66,20 +66,14 @@ def run_on_ray(
 ) -> EngineStats:
     """Run each shard of ``items`` as a Ray task; connects to ``address`` or starts a local cluster.
 
-    A cluster this function started is shut down at the end; one that was already
-    initialised in this process, or named by ``address``, is left running.
+    A local cluster this function started is shut down at the end; a cluster that was
+    already initialised in this process, or named by ``address``, keeps running.
     """
-    try:
-        import ray
-    except ImportError as exc:
-        raise InvalidValueError(
-            "engine 'ray' needs Ray; install it with: pip install 'demographic2art[ray]'"
-        ) from exc
+    with ray_session(address) as ray:
+        return _run_shards(ray, workspace, items, settings)
 
-    started_here = False
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        started_here = address is None
+
+def _run_shards(ray: Any, workspace: Workspace, items: Iterable[tuple[int, PlannedImage]], settings: EngineSettings) -> EngineStats:
     storage = workspace.storage
     root = storage.url
     storage_options = dict(getattr(storage.fs, "storage_options", {}) or {})
@@ -89,17 +83,13 @@ def run_on_ray(
     window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
     stats = EngineStats()
     pending: list[Any] = []
-    try:
-        for shard, batch in _shards(items):
-            pending.append(task.remote(root, storage_options, shard, batch, task_settings))
-            if len(pending) >= window:
-                done, pending = ray.wait(pending, num_returns=1)
-                for result in ray.get(done):
-                    stats.update(result)
-        for result in ray.get(pending):
-            stats.update(result)
-    finally:
-        if started_here:
-            ray.shutdown()
+    for shard, batch in _shards(items):
+        pending.append(task.remote(root, storage_options, shard, batch, task_settings))
+        if len(pending) >= window:
+            done, pending = ray.wait(pending, num_returns=1)
+            for result in ray.get(done):
+                stats.update(result)
+    for result in ray.get(pending):
+        stats.update(result)
     logger.info("ray: %s", dict(stats.counts))
     return stats

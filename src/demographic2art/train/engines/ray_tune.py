@@ -21,6 +21,7 @@ import logging
 import os
 from typing import Any
 
+from ...cluster import ray_session
 from ...errors import InvalidValueError
 from ...workspace import Workspace
 from ..config import TrainConfig
@@ -43,23 +44,11 @@ def run_ray(
     guard=None,
 ) -> list[dict[str, Any]]:
     """Run every config as a Ray Tune trial and return one outcome per run (see :mod:`..engines`)."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import ray
-    from ray import tune
-
     if max_failures < 0:
         raise InvalidValueError(f"max_failures must be 0 or more, not {max_failures}")
-    started_here = False
-    if not ray.is_initialized():
-        if ray_address:
-            ray.init(address=ray_address, include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(
-                address="local", num_cpus=num_cpus, include_dashboard=False,
-                _node_ip_address="127.0.0.1", log_to_driver=False,
-            )
-        started_here = True
-    try:
+    with ray_session(ray_address, num_cpus=num_cpus, extras=("tune",)) as ray:
+        from ray import tune
+
         gpus = ray.cluster_resources().get("GPU", 0)
         resources = {"cpu": 1, "gpu": 1} if gpus >= 1 else {"cpu": 1}
         path, filesystem = experiment_storage(workspace, name, storage_path, storage_options)
@@ -83,9 +72,6 @@ def run_ray(
         )
         grid = tuner.fit()
         return [_outcome(workspace, result) for result in grid]
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
 def experiment_storage(workspace: Workspace, name: str, storage_path: str | None, storage_options: dict[str, Any] | None):
