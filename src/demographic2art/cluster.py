@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import InvalidValueError
 
-RAY_INSTALL_HINT = "install it with: pip install 'demographic2art[ray]'"
+RAY_INSTALL_HINT = "Install it with: pip install 'demographic2art[ray]'"
 
 
 def import_ray(*extras: str) -> Any:
@@ -28,13 +28,13 @@ def import_ray(*extras: str) -> Any:
         for extra in extras:
             importlib.import_module(f"ray.{extra}")
     except ImportError as exc:
-        raise InvalidValueError(f"--engine ray needs Ray ({exc.name}); {RAY_INSTALL_HINT}") from exc
+        raise InvalidValueError(f"--engine ray needs Ray, but {exc.name} is missing. {RAY_INSTALL_HINT}") from exc
     return ray
 
 
 @contextmanager
 def ray_session(address: str | None = None, *, num_cpus: int | None = None, extras: tuple[str, ...] = ()) -> Iterator[Any]:
-    """Yield the ``ray`` module with a connected cluster; see the module docstring."""
+    """Yield the ``ray`` module connected to a cluster, as the module docstring describes."""
     ray = import_ray(*extras)
     started_here = False
     if not ray.is_initialized():
