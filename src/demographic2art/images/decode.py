@@ -1,8 +1,9 @@
-"""Validation and encoding of downloaded bodies, inline or on a pool of processes.
+"""Validation and encoding of downloaded bodies.
 
-Decoding, resizing and encoding hold the GIL for part of their time, so one Python
-process cannot keep two cores busy with them. :class:`DecodePool` runs
-:func:`process_body` in worker processes while the downloader's threads only do I/O.
+The engine calls :func:`process_body` on a thread pool of the process where the body
+arrived (Pillow releases the GIL while it decodes, resizes and encodes) and runs one
+such process per core. :class:`DecodePool` runs :func:`process_body` on a pool of
+processes for callers that hold bodies in one process.
 """
 
 from __future__ import annotations

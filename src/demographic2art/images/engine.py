@@ -1,28 +1,42 @@
-"""The local download engine: I/O threads, a decode process pool and per-shard ledger parts.
+"""The local download engine: event loops with async HTTP, in-process decoding and per-shard ledger parts.
 
 :func:`run_items` takes planned images tagged with their shard number, keeps at most
 ``2 x concurrency`` of them in flight (the input is never held whole), and writes each
-shard's part of the ledger once all its rows are final. The Ray engine runs the same
-function once per shard inside each task.
+shard's part of the ledger once all its rows are final. Each download runs on an
+asyncio event loop with one ``httpx.AsyncClient``; its body is decoded, resized,
+encoded and written on a small thread pool of the same process, so bodies never
+travel between processes. With several processes, each worker process runs its own
+loop, client and decode threads; the Ray engine runs the same function once per
+shard inside each task.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
+import os
+import queue
+import signal
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+import httpx
+
 from ..workspace import Workspace
-from .client import build_client
-from .decode import DecodePool, EncodeOptions
-from .fetch import FetchConfig, Fetcher, FetchResult
+from .client import build_async_client, build_client
+from .decode import EncodeOptions, process_body
+from .fetch import AsyncFetcher, FetchConfig, FetchResult
 from .ledger import part_path, write_part
 from .plan import QUARANTINE_DIR, PlannedImage
+from .robots import RobotsCache
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +44,10 @@ logger = logging.getLogger(__name__)
 MAX_REQUEUES = 3
 PART_FLUSH_S = 10.0
 PROGRESS_LOG_S = 30.0
+# Decode threads per event loop: one decodes while the other's body is still arriving.
+DECODE_THREADS = 2
+# After a stop request, in-flight items get this long to finish before they are abandoned.
+STOP_GRACE_S = 2.0
 
 
 def now_iso() -> str:
@@ -96,25 +114,32 @@ class EngineStats:
 
 
 class _Job:
-    """Worker body: fetch, validate and store one planned image."""
+    """Worker body: fetch, validate and store one planned image on an event loop.
 
-    def __init__(self, workspace: Workspace, fetcher: Fetcher, decoder: DecodePool, options: EncodeOptions) -> None:
+    The body is decoded, resized, encoded and written on ``decoder`` (a thread pool of
+    this process), where it arrived: Pillow releases the GIL while it decodes,
+    resizes and encodes, so the event loop keeps serving the other downloads.
+    """
+
+    def __init__(self, workspace: Workspace, fetcher: AsyncFetcher, decoder: ThreadPoolExecutor, options: EncodeOptions) -> None:
         self.storage = workspace.storage
         self.fetcher = fetcher
         self.decoder = decoder
         self.options = options
 
-    def run(self, item: PlannedImage) -> tuple[dict[str, Any], FetchResult | None]:
+    async def run(self, item: PlannedImage) -> tuple[dict[str, Any], FetchResult | None]:
         started = time.monotonic()
         row = base_row(item)
         try:
-            result = self.fetcher.fetch(item.request_url)
+            result = await self.fetcher.fetch(item.request_url)
             row.update(final_url=result.final_url, http_status=result.http_status)
             if result.status != "ok":
                 row.update(status=result.status, reason=result.reason)
                 logger.info("%s: %s/%s %s", item.key, result.status, result.reason, result.detail or "")
             else:
-                self._store(item, row, result.body or b"")
+                body, result.body = result.body or b"", None
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self.decoder, self._store, item, row, body)
         except Exception:  # noqa: BLE001 - a per-row failure must never stop the batch
             logger.exception("%s: fetching or storing %s failed unexpectedly", item.key, item.request_url)
             row.update(status="failed", reason="internal_error", duration_s=time.monotonic() - started)
@@ -123,7 +148,7 @@ class _Job:
         return row, result
 
     def _store(self, item: PlannedImage, row: dict[str, Any], body: bytes) -> None:
-        processed = self.decoder.process(body, self.options)
+        processed = process_body(body, self.options)
         row.update(processed.fields)
         if processed.encoded is None:
             row.update(status="rejected", reason=processed.reason)
@@ -197,84 +222,393 @@ class _Shards:
         self.rows.clear()
 
 
-def run_items(workspace: Workspace, items: Iterable[tuple[int, PlannedImage]], settings: EngineSettings) -> EngineStats:
+def run_items(
+    workspace: Workspace,
+    items: Iterable[tuple[int, PlannedImage]],
+    settings: EngineSettings,
+    *,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    stop: threading.Event | None = None,
+) -> EngineStats:
     """Fetch and store ``(shard, item)`` pairs; write each shard's ledger part after its files.
 
     Items with a ``problem`` get their final row without a request. A URL whose
     Retry-After exceeds the cap goes back to the queue until its wait has passed,
     while other URLs go on; URLs still waiting when everything else is done end as
     ``rate_limited``.
+
+    With ``settings.decode_processes`` of 2 or more, that many worker processes each
+    run their own event loop, HTTP client and decode threads, and this process only
+    reads the plan and writes the ledger parts; otherwise one event loop runs here.
+
+    ``progress(row)`` is called in this thread with each final row. Once ``stop`` is
+    set, no new item starts; items in flight get ``STOP_GRACE_S`` seconds to finish,
+    and those that do not are left without a row, so the next run fetches them.
     """
     stats = EngineStats()
     shards = _Shards(workspace, settings.run_id)
-    with (
-        build_client(user_agent=settings.fetch.user_agent, concurrency=settings.concurrency, ca_file=settings.ca_file) as client,
-        DecodePool(settings.decode_processes) as decoder,
-    ):
-        job = _Job(workspace, Fetcher(client, settings.fetch), decoder, settings.encode)
-        for shard, row in _run_queue(job, iter(items), settings.concurrency, shards):
-            stats.add(row)
-            shards.add(shard, row)
+    # Each process keeps its own per-host connection limit, so there are never more
+    # processes than connections allowed in all or to one host.
+    processes = min(int(settings.decode_processes), settings.concurrency, settings.fetch.per_host)
+    if progress is not None:
+        stats = _ReportingStats(progress)
+    if processes >= 2:
+        _run_processes(workspace, iter(items), settings, processes, shards, stats, stop)
+    else:
+        asyncio.run(_run_here(workspace, iter(items), settings, shards, stats, stop))
     shards.finish()
-    return stats
+    return EngineStats(stats.counts, stats.reasons)
 
 
-def _run_queue(job: _Job, items: Iterator[tuple[int, PlannedImage]], concurrency: int, shards: _Shards):
-    """Run the jobs on a thread pool with a bounded window and yield ``(shard, final row)``."""
+class _ReportingStats(EngineStats):
+    """Engine statistics that also pass each final row to a progress callback."""
+
+    def __init__(self, progress: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def add(self, row: dict[str, Any]) -> None:
+        super().add(row)
+        try:
+            self.progress(row)
+        except Exception:  # noqa: BLE001 - a broken progress display must not stop the batch
+            logger.exception("the progress callback failed")
+
+
+async def _run_here(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]], settings: EngineSettings,
+                    shards: _Shards, stats: EngineStats, stop: threading.Event | None) -> None:
+    """Run every item on this thread's event loop, keeping the ledger here too."""
+    ticker = _Ticker(shards)
+
+    def emit(shard: int, row: dict[str, Any]) -> None:
+        shards.outstanding[shard] -= 1
+        stats.add(row)
+        shards.add(shard, row)
+        ticker.tick()
+
+    async def pull() -> tuple[int, PlannedImage] | None:
+        for shard, item in items:
+            if stop is not None and stop.is_set():
+                break
+            shards.start(shard)
+            if item.problem is not None:
+                stats.add(problem_row(item))
+                shards.add(shard, problem_row(item))
+                continue
+            shards.outstanding[shard] += 1
+            return shard, item
+        shards.start(-1)
+        return None
+
+    await _serve(workspace, settings, settings.concurrency, pull, emit, stop)
+
+
+class _Ticker:
+    """Rewrites the parts of open shards every ``PART_FLUSH_S`` and logs progress every ``PROGRESS_LOG_S``."""
+
+    def __init__(self, shards: _Shards) -> None:
+        self.shards = shards
+        self.done = 0
+        self.last_flush = self.last_log = time.monotonic()
+
+    def tick(self) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if now - self.last_flush > PART_FLUSH_S:
+            self.shards.flush()
+            self.last_flush = now
+        if now - self.last_log > PROGRESS_LOG_S:
+            logger.info("images: %d done", self.done)
+            self.last_log = now
+
+
+async def _serve(workspace: Workspace, settings: EngineSettings, concurrency: int, pull, emit,
+                 stop: threading.Event | None = None, robots: list[tuple[str, Any]] | None = None,
+                 pauses: list[tuple[str, float]] | None = None,
+                 on_pause: Callable[[str, float], None] | None = None, on_defer=None) -> None:
+    """Fetch and store the items ``pull()`` returns (None ends), ``concurrency`` at a time.
+
+    ``emit(shard, row)`` receives each final row as soon as it is final, so rows flow
+    back while more items are still being pulled. A URL deferred by Retry-After frees
+    its slot while it waits; when nothing else is running or left to pull, the URLs
+    still waiting end with their ``rate_limited`` row.
+    """
+    slots = asyncio.Semaphore(max(1, int(concurrency)))
+    requeues: Counter[str] = Counter()
+    tasks: set[asyncio.Task] = set()
+    state = {"active": 0, "exhausted": False}
+    idle = asyncio.Event()
+
+    def check_idle() -> None:
+        if state["exhausted"] and state["active"] == 0:
+            idle.set()
+
+    async with build_async_client(user_agent=settings.fetch.user_agent, concurrency=concurrency,
+                                  ca_file=settings.ca_file) as client:
+        with ThreadPoolExecutor(max_workers=DECODE_THREADS, thread_name_prefix="d2a-decode") as decoder:
+            fetcher = AsyncFetcher(client, settings.fetch, on_pause=on_pause)
+            job = _Job(workspace, fetcher, decoder, settings.encode)
+
+            async def one(shard: int, item: PlannedImage) -> None:
+                try:
+                    while True:
+                        row, result = await job.run(item)
+                        if result is None or not result.deferred:
+                            break
+                        if on_defer is not None:
+                            # The engine process keeps the URL until its wait has passed.
+                            state["active"] -= 1
+                            slots.release()
+                            on_defer(shard, item, row, result.retry_at)
+                            check_idle()
+                            return
+                        if requeues[item.key] >= MAX_REQUEUES:
+                            break
+                        requeues[item.key] += 1
+                        logger.info("%s: Retry-After beyond the cap, requeued for later in this run", item.key)
+                        state["active"] -= 1
+                        slots.release()
+                        check_idle()
+                        wait = max(0.0, (result.retry_at or 0.0) - time.monotonic())
+                        try:
+                            await asyncio.wait_for(idle.wait(), timeout=wait)
+                        except TimeoutError:
+                            pass
+                        else:
+                            # Nothing else runs, so the URL ends the run as rate_limited.
+                            emit(shard, row)
+                            return
+                        await slots.acquire()
+                        state["active"] += 1
+                    state["active"] -= 1
+                    slots.release()
+                    emit(shard, row)
+                    check_idle()
+                except Exception:
+                    logger.exception("%s: the download task failed unexpectedly", item.key)
+                    raise
+
+            while True:
+                await slots.acquire()
+                entry = await pull()
+                while robots:
+                    fetcher.robots.seed(*robots.pop(0))
+                while pauses:
+                    fetcher.gate.pause(*pauses.pop(0))
+                if entry is None:
+                    slots.release()
+                    break
+                state["active"] += 1
+                task = asyncio.create_task(one(*entry))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            state["exhausted"] = True
+            check_idle()
+            if stop is not None and stop.is_set() and tasks:
+                _, late = await asyncio.wait(list(tasks), timeout=STOP_GRACE_S)
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+            while tasks:
+                await asyncio.gather(*list(tasks))
+
+
+# ---------------------------------------------------------------- worker processes
+
+
+def _share(settings: EngineSettings, processes: int) -> EngineSettings:
+    """Return the settings of one of ``processes`` workers: the connection and rate limits split between them."""
+    fetch = replace(
+        settings.fetch,
+        per_host=max(1, settings.fetch.per_host // processes),
+        rate_limit_per_host=(settings.fetch.rate_limit_per_host / processes if settings.fetch.rate_limit_per_host else None),
+    )
+    return replace(settings, fetch=fetch, concurrency=max(1, settings.concurrency // processes))
+
+
+def _worker_main(index: int, root: str, storage_options: dict[str, Any], settings: EngineSettings, inbox, outbox,
+                 parent: int) -> None:
+    """Body of worker process ``index``: take messages from ``inbox``, put ``(index, shard, row)`` on ``outbox``.
+
+    Messages are ``("item", shard, item)``, ``("robots", origin, parser)`` (a robots.txt
+    the engine process already fetched), ``("pause", host, until)`` (another worker got
+    a Retry-After from ``host``) and None (no more items).
+    """
+    workspace = Workspace(root, **storage_options)
+    robots: list[tuple[str, Any]] = []
+    pauses: list[tuple[str, float]] = []
+
+    async def pull() -> tuple[int, PlannedImage] | None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                message = await loop.run_in_executor(None, inbox.get, True, 1.0)
+            except queue.Empty:
+                if os.getppid() != parent:
+                    # The engine process is gone (killed); stop taking work.
+                    return None
+                continue
+            if message is None:
+                return None
+            if message[0] == "robots":
+                robots.append((message[1], message[2]))
+                continue
+            if message[0] == "pause":
+                pauses.append((message[1], message[2]))
+                continue
+            return message[1], message[2]
+
+    def emit(shard: int, row: dict[str, Any]) -> None:
+        outbox.put(("row", index, shard, row, None, None))
+
+    def defer(shard: int, item: PlannedImage, row: dict[str, Any], retry_at: float) -> None:
+        outbox.put(("deferred", index, shard, row, item, retry_at))
+
+    def paused(host: str, until: float) -> None:
+        # CLOCK_MONOTONIC is one clock for every process of the machine.
+        outbox.put(("pause", index, (host, until)))
+
+    asyncio.run(_serve(workspace, settings, settings.concurrency, pull, emit, robots=robots, pauses=pauses,
+                       on_pause=paused, on_defer=defer))
+    outbox.put(("done", index, None))
+
+
+def _robots_origin(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
+
+
+def _run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]], settings: EngineSettings,
+                   processes: int, shards: _Shards, stats: EngineStats, stop: threading.Event | None) -> None:
+    """Hand the items to ``processes`` worker processes and keep the ledger in this one.
+
+    Each worker has its own inbox and gets the next item while it has the fewest in
+    flight. robots.txt of each origin is fetched once, here, and sent to every worker
+    before the first item of that origin.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    inboxes = [context.Queue() for _ in range(processes)]
+    outbox = context.Queue()
+    storage = workspace.storage
+    storage_options = dict(getattr(storage.fs, "storage_options", {}) or {})
+    worker_settings = _share(settings, processes)
+    workers = [
+        context.Process(target=_worker_main,
+                        args=(n, storage.url, storage_options, worker_settings, inboxes[n], outbox, os.getpid()),
+                        name=f"d2a-images-{n}", daemon=True)
+        for n in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    robots_client = None
+    robots = None
+    if settings.fetch.respect_robots:
+        robots_client = build_client(user_agent=settings.fetch.user_agent, concurrency=1, ca_file=settings.ca_file)
+        robots = RobotsCache(robots_client, settings.fetch.user_agent, timeout_s=min(settings.fetch.timeout_s, 10.0))
+    sent_origins: set[str] = set()
+    loads = [0] * processes
+
+    def close_inboxes() -> None:
+        for inbox in inboxes:
+            inbox.put(None)
+
+    def send(shard: int, item: PlannedImage) -> None:
+        if robots is not None:
+            origin = _robots_origin(item.request_url)
+            if origin not in sent_origins:
+                sent_origins.add(origin)
+                robots.allowed(item.request_url)
+                parser = robots._parsers.get(origin)
+                if parser is not None:
+                    for inbox in inboxes:
+                        inbox.put(("robots", origin, parser))
+        target = loads.index(min(loads))
+        loads[target] += 1
+        inboxes[target].put(("item", shard, item))
+
+    ticker = _Ticker(shards)
+    window = max(2 * settings.concurrency, 4)
     requeues: Counter[str] = Counter()
     deferred: list[tuple[float, int, PlannedImage, dict[str, Any]]] = []
-    window = max(2 * concurrency, 4)
-    last_flush = last_log = time.monotonic()
-    done_count = 0
-    exhausted = False
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="d2a-images") as pool:
-        futures: dict[Future, tuple[int, PlannedImage]] = {}
-        while True:
-            while not exhausted and len(futures) < window:
+    in_flight = 0
+    exhausted = closed = False
+    finished = 0
+    stopped_at: float | None = None
+
+    def record(shard: int, row: dict[str, Any]) -> None:
+        shards.outstanding[shard] -= 1
+        stats.add(row)
+        shards.add(shard, row)
+        ticker.tick()
+
+    try:
+        while finished < processes:
+            if stop is not None and stop.is_set() and stopped_at is None:
+                stopped_at = time.monotonic()
+                exhausted = True
+                deferred.clear()
+            if stopped_at is not None and time.monotonic() - stopped_at > STOP_GRACE_S:
+                logger.info("images: stopped with %d items in flight; the next run fetches them", in_flight)
+                break
+            while not exhausted and in_flight < window:
                 entry = next(items, None)
                 if entry is None:
                     exhausted = True
+                    shards.start(-1)
                     break
                 shard, item = entry
                 shards.start(shard)
                 if item.problem is not None:
-                    done_count += 1
-                    yield shard, problem_row(item)
+                    stats.add(problem_row(item))
+                    shards.add(shard, problem_row(item))
                     continue
                 shards.outstanding[shard] += 1
-                futures[pool.submit(job.run, item)] = (shard, item)
-            if exhausted:
-                shards.start(-1)
+                send(shard, item)
+                in_flight += 1
             now = time.monotonic()
             for entry in [e for e in deferred if e[0] <= now]:
                 deferred.remove(entry)
-                futures[pool.submit(job.run, entry[2])] = (entry[1], entry[2])
-            if not futures:
-                if not exhausted:
-                    continue
+                send(entry[1], entry[2])
+                in_flight += 1
+            if exhausted and in_flight == 0 and not closed:
                 # Nothing else runs, so URLs still waiting end the run as rate_limited.
                 for _, shard, _item, row in deferred:
-                    shards.outstanding[shard] -= 1
-                    yield shard, row
-                return
-            next_ready = min((e[0] for e in deferred), default=None)
-            timeout = None if next_ready is None else max(0.0, next_ready - now)
-            done, _ = wait(list(futures), timeout=timeout, return_when=FIRST_COMPLETED)
-            for future in done:
-                shard, item = futures.pop(future)
-                row, result = future.result()
-                if result is not None and result.deferred and requeues[item.key] < MAX_REQUEUES:
-                    requeues[item.key] += 1
-                    logger.info("%s: Retry-After beyond the cap, requeued for later in this run", item.key)
-                    deferred.append((result.retry_at, shard, item, row))
-                    continue
-                shards.outstanding[shard] -= 1
-                done_count += 1
-                yield shard, row
-            now = time.monotonic()
-            if now - last_flush > PART_FLUSH_S:
-                shards.flush()
-                last_flush = now
-            if now - last_log > PROGRESS_LOG_S:
-                logger.info("images: %d done, %d in flight, %d waiting for Retry-After", done_count, len(futures), len(deferred))
-                last_log = now
+                    record(shard, row)
+                deferred.clear()
+                close_inboxes()
+                closed = True
+            next_ready = min((e[0] for e in deferred), default=now + 1.0)
+            try:
+                message = outbox.get(timeout=min(1.0, max(0.01, next_ready - now), 0.2 if stopped_at else 1.0))
+            except queue.Empty:
+                dead = [w for w in workers if w.exitcode not in (None, 0)]
+                if dead:
+                    raise RuntimeError(f"image worker process {dead[0].name} exited with status {dead[0].exitcode}")
+                continue
+            kind = message[0]
+            if kind == "done":
+                finished += 1
+                continue
+            if kind == "pause":
+                for n, inbox in enumerate(inboxes):
+                    if n != message[1]:
+                        inbox.put(("pause", *message[2]))
+                continue
+            _, worker_index, shard, row, item, retry_at = message
+            loads[worker_index] -= 1
+            in_flight -= 1
+            if kind == "deferred" and requeues[item.key] < MAX_REQUEUES and stopped_at is None:
+                requeues[item.key] += 1
+                logger.info("%s: Retry-After beyond the cap, requeued for later in this run", item.key)
+                deferred.append((retry_at, shard, item, row))
+                continue
+            record(shard, row)
+    finally:
+        for worker in workers:
+            worker.join(timeout=0.1 if stopped_at is not None else 5.0)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+        if robots_client is not None:
+            robots_client.close()

@@ -1,23 +1,27 @@
 """HTTP fetching of one image URL: redirects, retries, Retry-After, deadlines and byte caps.
 
-One :class:`Fetcher` shares a pooled ``httpx.Client`` between worker threads. Each
-attempt (all its redirect hops, headers and body) has one overall deadline of
-``timeout_s``, so a server that trickles bytes ends with ``failed/timeout``.
+One :class:`AsyncFetcher` shares a pooled ``httpx.AsyncClient`` between the
+requests of one event loop. Each attempt (all its redirect hops, headers and body)
+has one overall deadline of ``timeout_s``, so a server that trickles bytes ends with
+``failed/timeout``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import random
 import threading
 import time
+import urllib.robotparser
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import httpx
 
-from .robots import RobotsCache, x_robots_forbids
+from .robots import ROBOTS_MAX_BYTES, _product_token, x_robots_forbids
 
 logger = logging.getLogger(__name__)
 
@@ -141,16 +145,81 @@ class HostGate:
             return self._next_allowed.get(host, 0.0)
 
 
-class Fetcher:
-    """Fetches image URLs with one shared client; safe to call from many threads."""
+class AsyncRobotsCache:
+    """Fetches and caches one robots.txt per scheme and host for an ``httpx.AsyncClient``.
 
-    def __init__(self, client: httpx.Client, config: FetchConfig) -> None:
+    The rules are those of :class:`~demographic2art.images.robots.RobotsCache`
+    (RFC 9309): a 4xx answer allows everything, a 5xx answer or a network error
+    disallows the whole host.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, user_agent: str, *, timeout_s: float = 10.0) -> None:
+        self.client = client
+        self.agent = _product_token(user_agent)
+        self.timeout_s = timeout_s
+        self._parsers: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def seed(self, origin: str, parser: urllib.robotparser.RobotFileParser) -> None:
+        """Use ``parser`` as the robots.txt of ``origin`` (``scheme://host:port``) instead of fetching it."""
+        self._parsers[origin] = parser
+
+    async def allowed(self, url: str) -> bool:
+        """Return whether robots.txt of the URL's host allows this user agent to fetch it."""
+        parsed = httpx.URL(url)
+        origin = f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
+        parser = self._parsers.get(origin)
+        if parser is None:
+            lock = self._locks.setdefault(origin, asyncio.Lock())
+            async with lock:
+                parser = self._parsers.get(origin)
+                if parser is None:
+                    parser = await self._load(origin)
+                    self._parsers[origin] = parser
+        return parser.can_fetch(self.agent, url)
+
+    async def _load(self, origin: str) -> urllib.robotparser.RobotFileParser:
+        parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
+        try:
+            response = await self.client.get(origin + "/robots.txt", follow_redirects=True, timeout=self.timeout_s)
+        except httpx.HTTPError as exc:
+            logger.warning("%s/robots.txt could not be fetched (%s); treating the host as disallowed", origin, exc)
+            parser.disallow_all = True
+            return parser
+        if response.status_code >= 500:
+            logger.warning("%s/robots.txt returned HTTP %s; treating the host as disallowed", origin, response.status_code)
+            parser.disallow_all = True
+        elif response.status_code >= 400:
+            parser.allow_all = True
+        else:
+            parser.parse(response.content[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace").splitlines())
+        return parser
+
+
+class AsyncFetcher:
+    """Fetches image URLs with one shared ``httpx.AsyncClient``; many calls run at once on one event loop.
+
+    Per-host connection limits use one ``asyncio.Semaphore`` per host; the rate limit
+    and Retry-After pauses use :class:`HostGate`. Waits (rate limit, Retry-After within
+    the cap, backoff) are ``asyncio.sleep``, so a waiting URL holds no thread.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, config: FetchConfig, *,
+                 on_pause: Callable[[str, float], None] | None = None) -> None:
         self.client = client
         self.config = config
+        self.on_pause = on_pause
         self.gate = HostGate(config.per_host, config.rate_limit_per_host, config.rate_burst)
-        self.robots = RobotsCache(client, config.user_agent, timeout_s=min(config.timeout_s, 10.0))
+        self.robots = AsyncRobotsCache(client, config.user_agent, timeout_s=min(config.timeout_s, 10.0))
+        self._slots: dict[str, asyncio.Semaphore] = {}
 
-    def fetch(self, url: str) -> FetchResult:
+    def _slot(self, host: str) -> asyncio.Semaphore:
+        slot = self._slots.get(host)
+        if slot is None:
+            slot = self._slots[host] = asyncio.Semaphore(self.config.per_host)
+        return slot
+
+    async def fetch(self, url: str) -> FetchResult:
         """Fetch ``url`` with retries; returns a deferred result when a wait exceeds the cap."""
         config = self.config
         # Limits apply per origin host and port, so two local test servers count apart.
@@ -172,16 +241,18 @@ class Fetcher:
                 )
             delay = start - time.monotonic()
             if delay > 0:
-                time.sleep(delay)
+                await asyncio.sleep(delay)
 
             attempts += 1
-            with self.gate.semaphore(host):
-                result = self._attempt(url, min(time.monotonic() + config.timeout_s, image_deadline))
+            async with self._slot(host):
+                result = await self._attempt(url, min(time.monotonic() + config.timeout_s, image_deadline))
             result.attempts = attempts
 
             if result.http_status in OVERLOAD_CODES and result.retry_after_s is not None:
                 retry_time = time.monotonic() + result.retry_after_s
                 self.gate.pause(host, retry_time)
+                if self.on_pause is not None:
+                    self.on_pause(host, retry_time)
                 if result.retry_after_s > config.retry_after_cap_s:
                     result.retry_at = retry_time
                     return result
@@ -195,14 +266,11 @@ class Fetcher:
                 if time.monotonic() + backoff >= image_deadline:
                     return result
                 logger.info("%s: %s, retry %d in %.2f s", url, result.reason, attempts, backoff)
-                time.sleep(backoff)
+                await asyncio.sleep(backoff)
                 continue
             return result
 
     def _timeout(self, deadline: float) -> httpx.Timeout:
-        # NOTE: httpx fixes the read timeout when the response starts, and the deadline is
-        # checked after each body chunk. A body that stalls completely can therefore
-        # end up to min(read_timeout_s, time left at that hop) after the deadline.
         remaining = max(0.001, deadline - time.monotonic())
         config = self.config
         return httpx.Timeout(
@@ -212,56 +280,61 @@ class Fetcher:
             pool=remaining,
         )
 
-    def _attempt(self, url: str, deadline: float) -> FetchResult:
-        """Make one request, following redirects, with everything bounded by ``deadline``."""
-        current = url
-        hops = 0
+    async def _attempt(self, url: str, deadline: float) -> FetchResult:
+        """Make one request, following redirects, with everything bounded by ``deadline``.
+
+        ``asyncio.timeout`` cancels the attempt at the deadline wherever it waits, so a
+        body that trickles or stalls ends at the deadline, not a read timeout later.
+        """
+        current = [url]
         try:
-            while True:
-                if time.monotonic() >= deadline:
-                    return _timed_out(current, self.config.timeout_s)
-                if self.config.respect_robots and not self.robots.allowed(current):
-                    return FetchResult(status="rejected", reason="robots_txt", final_url=current,
-                                       detail=f"robots.txt disallows {current}")
-                with self.client.stream("GET", current, timeout=self._timeout(deadline)) as response:
-                    if response.status_code in REDIRECT_CODES:
-                        location = response.headers.get("Location")
-                        if not location:
-                            return FetchResult(status="failed", reason="redirect_without_location",
-                                               http_status=response.status_code, final_url=current)
-                        hops += 1
-                        if hops > self.config.max_redirects:
-                            return FetchResult(status="failed", reason="too_many_redirects",
-                                               http_status=response.status_code, final_url=current,
-                                               detail=f"more than {self.config.max_redirects} redirects")
-                        current = str(response.url.join(location))
-                        continue
-                    return self._read(response, deadline)
+            async with asyncio.timeout_at(_loop_time(deadline)):
+                return await self._follow(current, deadline)
+        except TimeoutError:
+            return _timed_out(current[0], self.config.timeout_s)
         except httpx.TimeoutException as exc:
             if time.monotonic() >= deadline - 0.01:
-                return _timed_out(current, self.config.timeout_s)
-            return FetchResult(status="failed", reason="timeout", final_url=current, transient=True,
+                return _timed_out(current[0], self.config.timeout_s)
+            return FetchResult(status="failed", reason="timeout", final_url=current[0], transient=True,
                                detail=f"{type(exc).__name__}: {exc}")
         except (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
-            return FetchResult(status="failed", reason="connection_error", final_url=current, transient=True,
+            return FetchResult(status="failed", reason="connection_error", final_url=current[0], transient=True,
                                detail=f"{type(exc).__name__}: {exc}")
         except httpx.DecodingError as exc:
-            return FetchResult(status="failed", reason="content_decoding_error", final_url=current, detail=str(exc))
+            return FetchResult(status="failed", reason="content_decoding_error", final_url=current[0], detail=str(exc))
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            return FetchResult(status="failed", reason="invalid_url", final_url=current, detail=str(exc))
+            return FetchResult(status="failed", reason="invalid_url", final_url=current[0], detail=str(exc))
         except httpx.HTTPError as exc:
-            return FetchResult(status="failed", reason="http_error", final_url=current, transient=True,
+            return FetchResult(status="failed", reason="http_error", final_url=current[0], transient=True,
                                detail=f"{type(exc).__name__}: {exc}")
 
-    def _read(self, response: httpx.Response, deadline: float) -> FetchResult:
+    async def _follow(self, current: list[str], deadline: float) -> FetchResult:
+        hops = 0
+        while True:
+            if self.config.respect_robots and not await self.robots.allowed(current[0]):
+                return FetchResult(status="rejected", reason="robots_txt", final_url=current[0],
+                                   detail=f"robots.txt disallows {current[0]}")
+            async with self.client.stream("GET", current[0], timeout=self._timeout(deadline)) as response:
+                if response.status_code in REDIRECT_CODES:
+                    location = response.headers.get("Location")
+                    if not location:
+                        return FetchResult(status="failed", reason="redirect_without_location",
+                                           http_status=response.status_code, final_url=current[0])
+                    hops += 1
+                    if hops > self.config.max_redirects:
+                        return FetchResult(status="failed", reason="too_many_redirects",
+                                           http_status=response.status_code, final_url=current[0],
+                                           detail=f"more than {self.config.max_redirects} redirects")
+                    current[0] = str(response.url.join(location))
+                    continue
+                return await self._read(response)
+
+    async def _read(self, response: httpx.Response) -> FetchResult:
         status = response.status_code
         final_url = str(response.url)
         if status != 200:
             retry_after = parse_retry_after(response.headers.get("Retry-After")) if status in OVERLOAD_CODES else None
-            if status == 429:
-                final = "rate_limited"
-            else:
-                final = "failed"
+            final = "rate_limited" if status == 429 else "failed"
             return FetchResult(status=final, reason=f"http_{status}", http_status=status, final_url=final_url,
                                transient=status >= 500 or status == 429, retry_after_s=retry_after)
         if self.config.respect_robots and x_robots_forbids(response.headers.get_list("X-Robots-Tag"), self.config.user_agent):
@@ -270,16 +343,18 @@ class Fetcher:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.config.max_bytes:
             return _too_large(status, final_url, self.config.max_bytes)
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > self.config.max_bytes:
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > self.config.max_bytes:
                 return _too_large(status, final_url, self.config.max_bytes)
-            if time.monotonic() >= deadline:
-                return _timed_out(final_url, self.config.timeout_s, http_status=status)
-        return FetchResult(status="ok", http_status=status, final_url=final_url, body=b"".join(chunks))
+        return FetchResult(status="ok", http_status=status, final_url=final_url, body=bytes(body))
+
+
+def _loop_time(deadline: float) -> float:
+    """Return the event loop's clock reading at the ``time.monotonic`` instant ``deadline``."""
+    loop = asyncio.get_running_loop()
+    return loop.time() + (deadline - time.monotonic())
 
 
 def _timed_out(url: str, timeout_s: float, http_status: int | None = None) -> FetchResult:

@@ -1,5 +1,10 @@
 """The Ray engine: one Ray task per shard, each running the local engine on its items.
 
+Inside each task, the shard's downloads run on an asyncio event loop with an async
+HTTP client (the same fetcher, retry, Retry-After, deadline, redirect, robots, size
+and per-host rules as the local engine), and bodies are decoded on a thread pool of
+the task's process.
+
 A task writes its image files and then its own ledger part, so a task that Ray runs
 again after a worker died rewrites the same files and the same part: shard outputs
 are idempotent. The driver streams the plan, keeps at most ``2 x cluster CPUs``
@@ -77,7 +82,7 @@ def _run_shards(ray: Any, workspace: Workspace, items: Iterable[tuple[int, Plann
     storage = workspace.storage
     root = storage.url
     storage_options = dict(getattr(storage.fs, "storage_options", {}) or {})
-    # Ray runs one task per CPU, so each task decodes in its own I/O threads.
+    # Ray runs one task per CPU, so each task runs one event loop with its decode threads.
     task_settings = replace(settings, decode_processes=0)
     task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False)(run_shard)
     window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
