@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .reporting import JobRecord, latest_records
 from .workspace import Workspace
 
 
@@ -18,6 +19,7 @@ class StageStatus:
 class WorkspaceStatus:
     note: str | None
     stages: list[StageStatus] = field(default_factory=list)
+    jobs: list[JobRecord] = field(default_factory=list)
 
 
 def _rows(workspace: Workspace, table: str) -> int | None:
@@ -30,7 +32,10 @@ def _rows(workspace: Workspace, table: str) -> int | None:
 
 
 def workspace_status(workspace: Workspace) -> WorkspaceStatus:
-    """Return, for each stage, whether its main output exists and how big it is."""
+    """Return, for each stage, whether its main output exists and how big it is.
+
+    ``jobs`` holds the last run record of each long command (see :mod:`.reporting`).
+    """
     storage = workspace.storage
     note = workspace.settings().get("demo", {}).get("note")
     report = WorkspaceStatus(note)
@@ -49,4 +54,5 @@ def workspace_status(workspace: Workspace) -> WorkspaceStatus:
     report.stages.append(StageStatus("train", bool(runs), detail if runs else "not run"))
     images = [n for n in storage.listdir("gallery") if n.endswith(".png")]
     report.stages.append(StageStatus("generate", bool(images), f"{len(images)} images in gallery/" if images else "not run"))
+    report.jobs = sorted(latest_records(workspace).values(), key=lambda record: record.command)
     return report

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -29,3 +29,13 @@ def open_workspace(root: str):
     from ..workspace import Workspace
 
     return Workspace(root).create()
+
+NotifyOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--notify",
+        help="apprise URL that receives one message when the job ends or fails (json://host:port/path, "
+        "mailto://..., slack://...); repeat for several. Needs the apprise package.",
+        envvar="D2A_NOTIFY",
+    ),
+]

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import DEFAULT, WorkspaceOption, console, open_workspace
+from .common import DEFAULT, NotifyOption, WorkspaceOption, console, err_console, open_workspace
 
 app = typer.Typer(help="Download, validate and convert artwork images.", no_args_is_help=True)
 
@@ -41,6 +41,11 @@ def download(
     ca_file: Annotated[Optional[str], typer.Option("--ca-file", help="PEM file of CA certificates that verify HTTPS image servers.")] = None,
     contact: Annotated[Optional[str], typer.Option("--contact", help="Contact (mail address or URL) added to the User-Agent header.")] = None,
     show: Annotated[int, typer.Option("--show", min=0, help="Number of plan rows that --dry-run prints.")] = 20,
+    notify: NotifyOption = None,
+    progress: Annotated[Optional[bool], typer.Option("--progress/--no-progress", help="Draw a progress bar on standard error; default: when it is a terminal.")] = None,
+    log_interval: Annotated[float, typer.Option("--log-interval", min=0.001, help="Seconds between two one-line progress summaries in the log (shown with -v).")] = 30.0,
+    webdataset: Annotated[bool, typer.Option("--webdataset", help="Also write WebDataset tar shards to images/webdataset/.")] = False,
+    webdataset_shard_size: Annotated[Optional[int], typer.Option("--webdataset-shard-size", min=1, help="Samples per WebDataset tar; default: --shard-size.")] = None,
 ) -> None:
     """Download, validate and store the images of the artwork table."""
     from ..errors import InvalidValueError
@@ -78,6 +83,11 @@ def download(
         address=address,
         ca_file=ca_file,
         contact=contact,
+        notify=notify,
+        progress=progress,
+        log_interval_s=log_interval,
+        webdataset=webdataset,
+        webdataset_shard_size=webdataset_shard_size,
     )
     if dry_run:
         for row in summary.planned[:show]:
@@ -91,7 +101,36 @@ def download(
         reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(summary.reasons.items()))
         console.print(f"reasons: {reasons}", markup=False)
     if not dry_run:
+        _print_stats(summary)
         console.print(f"manifest: {summary.manifest_path}", markup=False)
+        console.print(f"run statistics: {summary.stats_path}", markup=False)
+    if summary.interrupted:
+        err_console.print(
+            f"interrupted after {summary.finished} of {summary.total} images; rerun the same command to resume",
+            markup=False,
+        )
+        raise typer.Exit(summary.exit_code)
+
+
+def _print_stats(summary) -> None:
+    """Print the final statistics table: each status and failure reason with its count, bytes and rate."""
+    from rich.table import Table
+
+    table = Table(title="download statistics", show_header=True, header_style="bold")
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    for status, count in sorted(summary.counts.items()):
+        table.add_row(status, str(count))
+    for reason, count in sorted(summary.reasons.items()):
+        table.add_row(f"  {reason}", str(count))
+    table.add_row("bytes received", f"{summary.bytes:,}")
+    table.add_row("images/s", f"{summary.images_per_s:.1f}")
+    table.add_row("wall seconds", f"{summary.duration_s:.1f}")
+    if summary.metadata_lines:
+        table.add_row("metadata.jsonl lines", str(summary.metadata_lines))
+    if summary.webdataset_shards:
+        table.add_row("webdataset tars written", str(len(summary.webdataset_shards)))
+    console.print(table)
 
 
 @app.command("check")

@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("status")
     def status(workspace: WorkspaceOption = DEFAULT) -> None:
-        """Show the outputs of each stage of a workspace and the settings recorded in d2a.toml."""
+        """Show the outputs of each stage and the last run of each long command (state, times, counts)."""
         from ..errors import MissingFileError
         from ..status import workspace_status
         from ..workspace import Workspace
@@ -26,3 +26,9 @@ def register(app: typer.Typer) -> None:
         for stage in report.stages:
             mark = "done" if stage.done else "----"
             console.print(f"[{mark}] {stage.name:<13} {stage.detail}", markup=False)
+        if report.jobs:
+            console.print("last run of each long command:", markup=False)
+        for job in report.jobs:
+            counts = ", ".join(f"{name} {count}" for name, count in sorted(job.counts.items())) or "no counts"
+            ended = f"ended {job.finished}" if job.finished else "no end recorded"
+            console.print(f"  {job.command:<22} {job.state:<11} started {job.started}, {ended}: {counts}", markup=False)

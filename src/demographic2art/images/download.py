@@ -7,6 +7,12 @@ to ``images/manifest.parquet``. The input is streamed and cut into shards of
 :mod:`.ledger`), and the parts are merged into the manifest at the end. The local
 engine runs I/O threads and a decode process pool; ``engine="ray"`` runs one Ray task
 per shard.
+
+Each run also writes ``images/files/metadata.jsonl`` (see :mod:`.imagefolder`),
+optionally WebDataset tar shards (see :mod:`.webdataset`), and its run record with
+the final statistics to ``images/runs/<run_id>.json`` (see :mod:`..reporting`).
+SIGINT and SIGTERM stop the run cleanly: no new request starts, finished rows are
+written, and the summary says ``interrupted``; a rerun resumes.
 """
 
 from __future__ import annotations
@@ -14,24 +20,29 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import signal
+import sys
+import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from .. import __version__
 from ..errors import InvalidValueError
+from ..reporting import DEFAULT_LOG_INTERVAL_S, ProgressTracker, job_report, new_run_id
 from ..workspace import Workspace
 from .decode import EncodeOptions, default_decode_processes
 from .engine import EngineSettings, run_items
 from .fetch import FetchConfig
+from .imagefolder import write_imagefolder_metadata
 from .ledger import is_transient, load_ledger, merge_parts
 from .manifest import MANIFEST_PATH
 from .plan import PlannedImage, iter_planned
 from .validate import DEFAULT_MAX_PIXELS, RESIZE_MODES
+from .webdataset import write_webdataset
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +51,13 @@ ENGINES = ("local", "ray")
 
 @dataclass
 class DownloadSummary:
-    """Counts of one download run; ``planned`` lists the plan rows of a dry run."""
+    """Counts of one download run; ``planned`` lists the plan rows of a dry run.
+
+    ``total`` counts the artworks of the input after filters, ``finished`` those with
+    a final row (skipped ones included). ``bytes`` is the sum of the bodies received
+    this run. An interrupted run has ``interrupted`` set and ``exit_code`` 128 plus
+    the signal number (130 for SIGINT, 143 for SIGTERM; 130 for a ``stop`` event).
+    """
 
     total: int = 0
     counts: dict[str, int] = field(default_factory=dict)
@@ -50,9 +67,21 @@ class DownloadSummary:
     dry_run: bool = False
     shards: int = 0
     planned: list[dict[str, Any]] = field(default_factory=list)
+    run_id: str | None = None
+    stats_path: str | None = None
+    bytes: int = 0
+    images_per_s: float = 0.0
+    interrupted: bool = False
+    exit_code: int = 0
+    metadata_lines: int = 0
+    webdataset_shards: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return self.counts.get(status, 0)
+
+    @property
+    def finished(self) -> int:
+        return sum(self.counts.values())
 
 
 def default_user_agent(contact: str | None = None) -> str:
@@ -126,6 +155,13 @@ def download_images(
     address: str | None = None,
     ca_file: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
+    notify: Sequence[str] | None = None,
+    progress: bool | None = None,
+    log_interval_s: float = DEFAULT_LOG_INTERVAL_S,
+    webdataset: bool = False,
+    webdataset_shard_size: int | None = None,
+    stop: threading.Event | None = None,
+    handle_signals: bool = True,
 ) -> DownloadSummary:
     """Download, validate and store the images of the artwork table.
 
@@ -147,6 +183,18 @@ def download_images(
     ``ca_file`` names the CA bundle that verifies HTTPS servers. ``dry_run`` returns the
     plan without any network access or writes.
 
+    Reporting: ``notify`` lists apprise URLs that receive one message when the run
+    ends (finished, interrupted or failed). ``progress`` draws a progress bar on
+    standard error (default: when it is a terminal), and one summary line is logged
+    every ``log_interval_s`` seconds. The final statistics go to
+    ``images/runs/<run_id>.json``. ``webdataset`` also writes tar shards of
+    ``webdataset_shard_size`` samples (default ``shard_size``).
+
+    Interruption: setting ``stop``, or SIGINT/SIGTERM when ``handle_signals`` is true
+    and this is the main thread, stops starting requests, lets in-flight images finish
+    for a couple of seconds, writes every finished row and returns a summary with
+    ``interrupted`` set. A second signal aborts at once with ``KeyboardInterrupt``.
+
     Raises :class:`InvalidValueError` and :class:`MissingFileError` for invalid options
     or a missing source.
     """
@@ -163,119 +211,211 @@ def download_images(
         raise InvalidValueError(f"rate limit {rate_limit_per_host} must be a positive number of requests per second")
     if ca_file is not None and not os.path.isfile(ca_file):
         raise InvalidValueError(f"CA file {ca_file} does not exist; pass a PEM file of CA certificates")
-    storage = workspace.storage
-    planned = iter_planned(
-        workspace,
-        source=source,
-        url_column=url_column,
-        limit=limit,
-        artists=artists,
-        styles=styles,
-        image_format=image_format,
-        original_size=original_size,
-    )
-    # Reading the first row now raises a missing or invalid source before any work starts.
-    first = next(planned, None)
-    planned = itertools.chain([first], planned) if first is not None else iter(())
-    if not dry_run:
-        merge_parts(storage)
-    ledger = load_ledger(storage)
-    summary = DownloadSummary(dry_run=dry_run, manifest_path=f"{workspace.url}/{MANIFEST_PATH}")
-    skipped: Counter[str] = Counter()
-    shard_size = int(shard_size)
-
-    def work() -> Iterator[tuple[int, PlannedImage]]:
-        index = 0
-        for item in planned:
-            summary.total += 1
-            if _settled(ledger.get(item.key), storage, retry_failed):
-                skipped["skipped"] += 1
-                if dry_run:
-                    summary.planned.append(_plan_row(item, "skip"))
-                continue
-            if dry_run:
-                summary.planned.append(_plan_row(item, item.problem or "download"))
-            yield index // shard_size, item
-            index += 1
-        summary.shards = (index + shard_size - 1) // shard_size
-
-    if dry_run:
-        statuses: Counter[str] = Counter(skipped)
-        reasons: Counter[str] = Counter()
-        for _, item in work():
-            if item.problem is None:
-                statuses["planned"] += 1
-            else:
-                statuses["skipped" if item.problem == "no_image_url" else "failed"] += 1
-                reasons[item.problem] += 1
-        summary.counts, summary.reasons = dict(statuses), dict(reasons)
-        summary.duration_s = time.monotonic() - started
-        return summary
-
-    user_agent = user_agent or default_user_agent(contact)
-    settings = EngineSettings(
-        fetch=FetchConfig(
-            timeout_s=float(timeout_s),
-            connect_timeout_s=float(connect_timeout_s),
-            read_timeout_s=float(read_timeout_s),
-            deadline_s=float(deadline_s),
-            max_bytes=int(max_bytes),
-            retries=int(retries),
-            retry_after_cap_s=float(retry_after_cap_s),
-            backoff_base_s=float(backoff_base_s),
-            max_redirects=int(max_redirects),
-            rate_limit_per_host=float(rate_limit_per_host) if rate_limit_per_host else None,
-            rate_burst=int(rate_burst),
-            per_host=int(per_host),
-            user_agent=user_agent,
-            respect_robots=respect_robots,
-        ),
-        encode=EncodeOptions(
-            max_pixels=int(max_pixels),
-            max_side=int(max_side),
-            resize_mode=resize_mode,
-            enlarge=enlarge,
+    if not float(log_interval_s) > 0:
+        raise InvalidValueError(f"log interval {log_interval_s} must be a positive number of seconds")
+    if webdataset_shard_size is not None and int(webdataset_shard_size) < 1:
+        raise InvalidValueError(f"webdataset shard size {webdataset_shard_size} must be at least 1 sample")
+    run_id = new_run_id()
+    with ExitStack() as stack:
+        # A dry run leaves no record; a real run is recorded and announced even when its input is invalid.
+        record = None if dry_run else stack.enter_context(job_report(workspace, "images download", notify, run_id=run_id))
+        storage = workspace.storage
+        planned = iter_planned(
+            workspace,
+            source=source,
+            url_column=url_column,
+            limit=limit,
+            artists=artists,
+            styles=styles,
             image_format=image_format,
-            quality=int(quality),
-        ),
-        concurrency=int(concurrency),
-        decode_processes=default_decode_processes() if decode_processes is None else int(decode_processes),
-        ca_file=os.fspath(ca_file) if ca_file is not None else None,
-        run_id=datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6],
-    )
-    if engine == "ray":
-        from .ray_engine import run_on_ray
+            original_size=original_size,
+        )
+        # Reading the first row now raises a missing or invalid source before any work starts.
+        first = next(planned, None)
+        planned = itertools.chain([first], planned) if first is not None else iter(())
+        if not dry_run:
+            merge_parts(storage)
+        ledger = load_ledger(storage)
+        summary = DownloadSummary(dry_run=dry_run, manifest_path=f"{workspace.url}/{MANIFEST_PATH}")
+        skipped: Counter[str] = Counter()
+        shard_size = int(shard_size)
 
-        stats = run_on_ray(workspace, work(), settings, address=address)
-    else:
-        stats = run_items(workspace, work(), settings)
-    merge_parts(storage)
-    workspace.record_settings(
-        "images",
-        {
-            "source": source,
-            "url_column": url_column,
-            "max_side": max_side,
-            "resize_mode": resize_mode,
-            "image_format": image_format,
-            "quality": quality,
-            "timeout_s": timeout_s,
-            "deadline_s": deadline_s,
-            "retries": retries,
-            "user_agent": user_agent,
-            "respect_robots": respect_robots,
-            "original_size": original_size,
-            "engine": engine,
-            "shard_size": shard_size,
-        },
-    )
-    counts = Counter(skipped)
-    counts.update(stats.counts)
-    summary.counts = dict(counts)
-    summary.reasons = dict(stats.reasons)
-    summary.duration_s = time.monotonic() - started
+        def work() -> Iterator[tuple[int, PlannedImage]]:
+            index = 0
+            for item in planned:
+                summary.total += 1
+                if _settled(ledger.get(item.key), storage, retry_failed):
+                    skipped["skipped"] += 1
+                    if dry_run:
+                        summary.planned.append(_plan_row(item, "skip"))
+                    continue
+                if dry_run:
+                    summary.planned.append(_plan_row(item, item.problem or "download"))
+                yield index // shard_size, item
+                index += 1
+            summary.shards = (index + shard_size - 1) // shard_size
+
+        if dry_run:
+            statuses: Counter[str] = Counter(skipped)
+            reasons: Counter[str] = Counter()
+            for _, item in work():
+                if item.problem is None:
+                    statuses["planned"] += 1
+                else:
+                    statuses["skipped" if item.problem == "no_image_url" else "failed"] += 1
+                    reasons[item.problem] += 1
+            summary.counts, summary.reasons = dict(statuses), dict(reasons)
+            summary.duration_s = time.monotonic() - started
+            return summary
+
+        user_agent = user_agent or default_user_agent(contact)
+        settings = EngineSettings(
+            fetch=FetchConfig(
+                timeout_s=float(timeout_s),
+                connect_timeout_s=float(connect_timeout_s),
+                read_timeout_s=float(read_timeout_s),
+                deadline_s=float(deadline_s),
+                max_bytes=int(max_bytes),
+                retries=int(retries),
+                retry_after_cap_s=float(retry_after_cap_s),
+                backoff_base_s=float(backoff_base_s),
+                max_redirects=int(max_redirects),
+                rate_limit_per_host=float(rate_limit_per_host) if rate_limit_per_host else None,
+                rate_burst=int(rate_burst),
+                per_host=int(per_host),
+                user_agent=user_agent,
+                respect_robots=respect_robots,
+            ),
+            encode=EncodeOptions(
+                max_pixels=int(max_pixels),
+                max_side=int(max_side),
+                resize_mode=resize_mode,
+                enlarge=enlarge,
+                image_format=image_format,
+                quality=int(quality),
+            ),
+            concurrency=int(concurrency),
+            decode_processes=default_decode_processes() if decode_processes is None else int(decode_processes),
+            ca_file=os.fspath(ca_file) if ca_file is not None else None,
+            run_id=run_id,
+        )
+        summary.run_id = settings.run_id
+        with _stop_on_signals(stop, handle_signals) as (stop_event, received):
+            summary.stats_path = f"{workspace.url}/{record.record_path()}"
+            tracker = ProgressTracker(
+                "images",
+                log_interval_s=float(log_interval_s),
+                show_bar=sys.stderr.isatty() if progress is None else bool(progress),
+            )
+
+            def counted() -> Iterator[tuple[int, PlannedImage]]:
+                for entry in work():
+                    tracker.add_planned()
+                    yield entry
+                    if stop_event.is_set():
+                        return
+
+            def on_row(row: dict[str, Any]) -> None:
+                tracker.add(row["status"], row["reason"], row["bytes"])
+
+            try:
+                if engine == "ray":
+                    from .ray_engine import run_on_ray
+
+                    stats = run_on_ray(workspace, counted(), settings, address=address)
+                else:
+                    stats = run_items(workspace, counted(), settings, progress=on_row, stop=stop_event)
+            finally:
+                tracker.close()
+            merge_parts(storage)
+            summary.interrupted = stop_event.is_set()
+            if summary.interrupted:
+                summary.exit_code = 128 + (received[0] if received else signal.SIGINT)
+                # The input after the stop is counted, not fetched, so the summary can say "N of M".
+                summary.total += sum(1 for _ in planned)
+            workspace.record_settings(
+                "images",
+                {
+                    "source": source,
+                    "url_column": url_column,
+                    "max_side": max_side,
+                    "resize_mode": resize_mode,
+                    "image_format": image_format,
+                    "quality": quality,
+                    "timeout_s": timeout_s,
+                    "deadline_s": deadline_s,
+                    "retries": retries,
+                    "user_agent": user_agent,
+                    "respect_robots": respect_robots,
+                    "original_size": original_size,
+                    "engine": engine,
+                    "shard_size": shard_size,
+                },
+            )
+            counts = Counter(skipped)
+            counts.update(stats.counts)
+            summary.counts = dict(counts)
+            summary.reasons = dict(stats.reasons)
+            summary.bytes = tracker.bytes
+            summary.metadata_lines = write_imagefolder_metadata(workspace, source=source, url_column=url_column)
+            if webdataset:
+                summary.webdataset_shards = write_webdataset(
+                    workspace,
+                    shard_size=int(webdataset_shard_size or shard_size),
+                    source=source,
+                    url_column=url_column,
+                )
+            summary.duration_s = time.monotonic() - started
+            summary.images_per_s = tracker.done / summary.duration_s if summary.duration_s > 0 else 0.0
+            _fill_record(record, summary)
     logger.info("images: %s in %.1f s", summary.counts, summary.duration_s)
     return summary
+
+
+def _fill_record(record, summary: DownloadSummary) -> None:
+    """Copy the final statistics of ``summary`` into the run record."""
+    record.total = summary.total
+    record.counts = dict(summary.counts)
+    record.reasons = dict(summary.reasons)
+    record.bytes = summary.bytes
+    record.items_per_s = round(summary.images_per_s, 3)
+    record.summary = f"{summary.finished} of {summary.total} artworks have a final row"
+    if summary.interrupted:
+        record.state = "interrupted"
+        record.error = f"stopped by signal {summary.exit_code - 128}; rerun the same command to resume"
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event | None, handle_signals: bool):
+    """Yield ``(stop event, signals received)``; SIGINT and SIGTERM set the event.
+
+    Handlers are installed only in the main thread and restored afterwards. Forked
+    worker processes inherit them but ignore the signal, so only this process reacts
+    and they finish their work without tracebacks. A second signal raises
+    ``KeyboardInterrupt`` to abort at once.
+    """
+    event = stop if stop is not None else threading.Event()
+    received: list[int] = []
+    if not handle_signals or threading.current_thread() is not threading.main_thread():
+        yield event, received
+        return
+    owner = os.getpid()
+
+    def handler(signum, frame) -> None:
+        if os.getpid() != owner:
+            return
+        if event.is_set():
+            raise KeyboardInterrupt
+        received.append(signum)
+        event.set()
+        logger.warning("%s received: finishing the images in flight; send it again to abort at once", signal.Signals(signum).name)
+
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield event, received
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def _plan_row(item: PlannedImage, action: str) -> dict[str, Any]:
