@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 from .errors import InvalidValueError, UserError
 
@@ -73,11 +74,35 @@ def send_notification(urls: Sequence[str], title: str, body: str, *, failed: boo
         for url in urls:
             sender.add(url)
         kind = apprise.NotifyType.FAILURE if failed else apprise.NotifyType.SUCCESS
-        sent = bool(sender.notify(title=title, body=body, notify_type=kind))
+        with _apprise_messages() as messages:
+            sent = bool(sender.notify(title=title, body=body, notify_type=kind))
     except Exception as exc:  # noqa: BLE001 - a notification must never fail the job
         logger.warning("notification %r was not sent: %s: %s", title, type(exc).__name__, exc)
         return False
     if not sent:
         targets = ", ".join(_redact(url) for url in urls)
-        logger.warning("notification %r was not accepted by every service (%s)", title, targets)
+        detail = f": {messages[0]}" if messages else ""
+        logger.warning("notification %r was not accepted by every service (%s)%s", title, targets, detail)
     return sent
+
+
+@contextmanager
+def _apprise_messages():
+    """Collect apprise's own warnings instead of logging them, so one failure gives one line."""
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                messages.append(" ".join(record.getMessage().split()))
+
+    apprise_logger = logging.getLogger("apprise")
+    handler = Collect()
+    previous = apprise_logger.propagate
+    apprise_logger.addHandler(handler)
+    apprise_logger.propagate = False
+    try:
+        yield messages
+    finally:
+        apprise_logger.removeHandler(handler)
+        apprise_logger.propagate = previous

@@ -287,3 +287,24 @@ class ProgressTracker:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+def reported_command(command: str):
+    """Decorate a typer command so that each call runs inside :func:`job_report`.
+
+    The command must declare ``workspace`` and ``notify`` parameters; the wrapper
+    reads them to place the run record and send the ``--notify`` message, and typer
+    still sees the command's own signature through ``functools.wraps``.
+    """
+    import functools
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            workspace = Workspace(kwargs["workspace"])
+            with job_report(workspace, command, kwargs.get("notify")):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -6,13 +6,15 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT, WorkspaceOption, console, open_workspace
+from ..reporting import reported_command
+from .common import DEFAULT, NotifyOption, WorkspaceOption, console, open_workspace
 
 
 def register(app: typer.Typer) -> None:
     """Add ``compare`` and ``analyze`` to the top-level app."""
 
     @app.command("compare")
+    @reported_command("compare")
     def compare(
         group: Annotated[
             list[str] | None,
@@ -35,6 +37,7 @@ def register(app: typer.Typer) -> None:
         n_perm: Annotated[int, typer.Option("--n-perm", min=9, help="Permutations of the energy-distance test.")] = 999,
         c2st_perm: Annotated[int, typer.Option("--c2st-perm", min=9, help="Permutations of the classifier two-sample test (each refits the classifier once per fold).")] = 199,
         from_portfolio: Annotated[str | None, typer.Option("--from-portfolio", help="Analyse a saved portfolio under portfolios/<name>/ (from the web app or an earlier run) instead of generating.")] = None,
+        notify: NotifyOption = None,
     ) -> None:
         """Generate images per group with shared seeds and compare their features."""
         if from_portfolio is not None:
@@ -62,6 +65,7 @@ def register(app: typer.Typer) -> None:
         _print_comparison(result)
 
     @app.command("analyze")
+    @reported_command("analyze")
     def analyze(
         workspace: WorkspaceOption = DEFAULT,
         images_dir: Annotated[str | None, typer.Option("--images-dir", help="Folder of <group>/<image>.jpg sub-folders, grouped by folder name [default: the workspace's downloaded images].")] = None,
@@ -79,6 +83,7 @@ def register(app: typer.Typer) -> None:
         n_boot: Annotated[int, typer.Option("--n-boot", min=10, help="Bootstrap resamples per effect-size interval.")] = 2000,
         n_perm: Annotated[int, typer.Option("--n-perm", min=9, help="Permutations of the energy-distance test.")] = 999,
         c2st_perm: Annotated[int, typer.Option("--c2st-perm", min=9, help="Permutations of the classifier two-sample test (each refits the classifier once per fold).")] = 199,
+        notify: NotifyOption = None,
     ) -> None:
         """Extract features of real images, group them and test the groups."""
         from ..analysis.analyze import analyze_images

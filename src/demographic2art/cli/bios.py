@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from .common import DEFAULT, WorkspaceOption, console, open_workspace  # noqa: F401
+from ..reporting import reported_command
+from .common import DEFAULT, NotifyOption, WorkspaceOption, console, open_workspace  # noqa: F401
 
 app = typer.Typer(help="Collect artist biographies (Wikipedia pages).", no_args_is_help=True)
 
@@ -24,6 +25,7 @@ def import_command(
 
 
 @app.command("fetch")
+@reported_command("bios fetch")
 def fetch_command(
     workspace: WorkspaceOption = DEFAULT,
     artist: list[str] = typer.Option(None, "--artist", "-a", help="Artist slug to fetch (repeatable); default: every catalog artist with a Wikipedia URL."),
@@ -35,6 +37,7 @@ def fetch_command(
     timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Timeout of each request, in seconds."),
     contact: str = typer.Option(None, "--contact", help="Contact (mail address or URL) added to the User-Agent header."),
     refresh: bool = typer.Option(False, "--refresh", help="Fetch again the pages already stored."),
+    notify: NotifyOption = None,
 ) -> None:
     """Fetch artists' Wikipedia pages through the MediaWiki API (cached: a rerun sends nothing new)."""
     from ..bios.fetch import fetch_bios

@@ -6,15 +6,18 @@ import json
 
 import typer
 
-from .common import DEFAULT, WorkspaceOption, console, open_workspace  # noqa: F401
+from ..reporting import reported_command
+from .common import DEFAULT, NotifyOption, WorkspaceOption, console, open_workspace  # noqa: F401
 
 app = typer.Typer(help="Extract, evaluate and compare artist demographics.", no_args_is_help=True)
 
 
 @app.command("extract")
+@reported_command("demographics extract")
 def extract_command(
     workspace: WorkspaceOption = DEFAULT,
     artist: list[str] = typer.Option(None, "--artist", "-a", help="Artist slug to extract (repeatable); default: all imported pages."),
+    pages: str = typer.Option(None, "--pages", help="Folder of saved <slug>.html pages (or an html.tar.xz archive) to extract from instead of the imported pages; offline only."),
     extractor: str = typer.Option("offline", "--extractor", help="offline (from the pages, no network) or llm (an OpenAI-compatible endpoint)."),
     base_url: str = typer.Option(None, "--base-url", help="LLM endpoint URL, e.g. https://api.openai.com/v1 for OpenAI; required with --extractor llm."),
     model: str = typer.Option(None, "--model", help="LLM model name, e.g. gpt-4o-mini; required with --extractor llm."),
@@ -28,19 +31,24 @@ def extract_command(
     batch: bool = typer.Option(False, "--batch", help="Send the LLM requests through the provider's batch API."),
     price: str = typer.Option(None, "--price", help="Model price as INPUT,OUTPUT USD per million tokens (overrides the built-in table)."),
     poll_interval: float = typer.Option(10.0, "--poll-interval", min=0.01, help="Seconds between batch status checks."),
+    notify: NotifyOption = None,
 ) -> None:
-    """Extract demographics from the imported pages (offline: demographics/demographics.parquet; llm: demographics/llm/)."""
+    """Extract demographics from the imported pages or a --pages folder (offline: demographics/demographics.parquet; llm: demographics/llm/)."""
     if extractor == "offline":
         from ..demographics.workspace_io import extract_workspace
 
-        summary = extract_workspace(open_workspace(workspace), artists=artist or None)
+        summary = extract_workspace(open_workspace(workspace), artists=artist or None, pages_dir=pages)
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.kinds.items()))
         console.print(f"extracted {summary.extracted} pages ({kinds}); {summary.needs_review} need review")
         return
-    if extractor != "llm":
-        from ..errors import InvalidValueError
+    from ..errors import InvalidValueError
 
+    if extractor != "llm":
         raise InvalidValueError(f"invalid --extractor {extractor!r}; use offline or llm")
+    if pages:
+        raise InvalidValueError(
+            "--pages works with --extractor offline only; import the pages with 'd2a bios import' for the LLM extractor"
+        )
     _extract_llm(workspace, artist, base_url, model, api_key_env, concurrency, requests_per_minute, tokens_per_minute,
                  timeout, max_retries, dry_run, batch, price, poll_interval)
 
@@ -108,6 +116,7 @@ def evaluate_command(
         console.print(
             f"{field:14} agreement {_percent(values['agreement'])} (judged {_percent(values['agreement_judged'])})  "
             f"recall {_percent(values['recall'])} (judged {_percent(values['recall_judged'])})  "
+            f"matched recall {_percent(values['matched_recall'])} (judged {_percent(values['matched_recall_judged'])})  "
             f"coverage {_percent(values['coverage'])}  (both {values['both']})"
         )
     console.print(f"disagreements {len(report['disagreements'])} (see --json)")

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT, WorkspaceOption, console, open_workspace
+from ..reporting import reported_command
+from .common import DEFAULT, NotifyOption, WorkspaceOption, console, open_workspace
 from .train import ModelOption, training_config
 
 
@@ -14,6 +15,7 @@ def register(app: typer.Typer) -> None:
     """Add ``sweep`` to the top-level app."""
 
     @app.command("sweep")
+    @reported_command("sweep")
     def sweep(
         workspace: WorkspaceOption = DEFAULT,
         model: ModelOption = "",
@@ -52,6 +54,7 @@ def register(app: typer.Typer) -> None:
         sample_seed: Annotated[list[int] | None, typer.Option(help="Seeds of the sample grid (repeat) [default: 0].")] = None,
         sample_steps: Annotated[int, typer.Option(help="Denoising steps of each sample image.")] = 10,
         samples: Annotated[bool, typer.Option(help="Generate the runs x prompts sample grid.")] = True,
+        notify: NotifyOption = None,
     ) -> None:
         """Train a grid of runs (default 1e-4, 5e-4, 1e-3 x seeds 42, 43) and rank them by validation loss."""
         from ..train.sweep import DEFAULT_SAMPLE_SEEDS, parse_axis, run_sweep

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT, WorkspaceOption, console, open_workspace
+from ..reporting import reported_command
+from .common import DEFAULT, NotifyOption, WorkspaceOption, console, open_workspace
 
 ModelOption = Annotated[
     str,
@@ -43,6 +44,7 @@ def register(app: typer.Typer) -> None:
     """Add ``train`` to the top-level app."""
 
     @app.command("train")
+    @reported_command("train")
     def train(
         workspace: WorkspaceOption = DEFAULT,
         model: ModelOption = "",
@@ -85,6 +87,7 @@ def register(app: typer.Typer) -> None:
         sample_steps: Annotated[int | None, typer.Option(help="Render the samples every N steps [default: at the end].")] = None,
         sample_inference_steps: Annotated[int, typer.Option(help="Denoising steps per sample image.")] = 20,
         report_to: Annotated[list[str] | None, typer.Option(help="tensorboard and/or wandb (repeatable).")] = None,
+        notify: NotifyOption = None,
     ) -> None:
         """Fine-tune LoRA adapters on the captioned images; saves diffusers and kohya LoRA files."""
         from ..train import train_lora
