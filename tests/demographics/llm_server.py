@@ -68,6 +68,7 @@ class LLMTestServer:
         self.responder = responder
         self.script: list[tuple[str, Reply | dict]] = []
         self.requests: list[dict[str, Any]] = []
+        self.request_times: list[float] = []
         self.headers: list[dict[str, str]] = []
         self.batch_polls = batch_polls
         self.files: dict[str, bytes] = {}
@@ -77,9 +78,7 @@ class LLMTestServer:
         self.active = 0
         self.max_active = 0
         handler = type("Handler", (_Handler,), {"fake": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 256
+        self.httpd = _BackloggedServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
@@ -99,6 +98,11 @@ class LLMTestServer:
         """Queue replies for requests whose user message contains ``marker``, used in order, once each."""
         with self.lock:
             self.script.extend((marker, reply) for reply in replies)
+
+    def chat_request_times(self) -> list[float]:
+        """Return the ``time.monotonic()`` arrival times of the chat completion requests, in arrival order."""
+        with self.lock:
+            return list(self.request_times)
 
     def chat_requests(self) -> list[dict[str, Any]]:
         """Return the chat completion request bodies received so far."""
@@ -136,6 +140,13 @@ class LLMTestServer:
                 batch[name] = file_id
 
 
+class _BackloggedServer(ThreadingHTTPServer):
+    # The listen backlog is read in the constructor, so it is set on the class: with the default
+    # of 5, a burst of 64 or more new connections gets some of them reset.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: LLMTestServer
     protocol_version = "HTTP/1.1"
@@ -165,6 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.headers.append(dict(self.headers))
         if self.path == "/v1/chat/completions":
             with self.fake.lock:
+                self.fake.request_times.append(time.monotonic())
                 self.fake.active += 1
                 self.fake.max_active = max(self.fake.max_active, self.fake.active)
             try:

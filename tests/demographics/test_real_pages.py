@@ -117,7 +117,8 @@ def test_group_of_brothers(real_pages):
 def test_evaluate_all_judged_targets(real_pages, shared_data):
     report = evaluate(real_pages, shared_data / "reference" / "llm_reference_dev.tsv")
     fields = report["fields"]
-    # Targets on the judged figures; birth-country recall (measured 87%) is below its 90% target.
+    # Targets on the judged figures. Recall is the share of reference values we give a value for;
+    # matched recall (measured 87% for birth country) also needs the values to agree.
     assert fields["birth_year"]["agreement_judged"] >= 0.97
     assert fields["death_year"]["agreement_judged"] >= 0.97
     assert fields["gender"]["agreement_judged"] >= 0.97
@@ -127,5 +128,7 @@ def test_evaluate_all_judged_targets(real_pages, shared_data):
     assert fields["death_year"]["recall_judged"] >= 0.98
     assert fields["gender"]["recall_judged"] >= 0.98
     assert fields["nationality"]["recall_judged"] >= 0.98
-    assert fields["birth_country"]["recall_judged"] >= 0.85
+    assert fields["birth_country"]["recall_judged"] >= 0.90
+    assert fields["birth_year"]["matched_recall_judged"] >= 0.98
+    assert fields["birth_country"]["matched_recall_judged"] >= 0.85
     assert report["judgements"].get("quote_not_found", 0) == 0

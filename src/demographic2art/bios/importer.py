@@ -46,7 +46,7 @@ def import_pages(
     wanted = None if artists is None else {normalise_slug(a) for a in artists}
     rows = []
     found: set[str] = set()
-    for artist_key, data in _iter_pages(os.fspath(source_dir), wanted):
+    for artist_key, data in iter_saved_pages(source_dir, wanted):
         workspace.storage.write_bytes(f"{HTML_DIR}/{artist_key}.html", data)
         triage = triage_page(data.decode("utf-8", errors="replace"))
         found.add(artist_key)
@@ -72,7 +72,15 @@ def import_pages(
     return ImportSummary(imported=len(rows), missing=missing, kinds=kinds, triage_path=TRIAGE_TABLE)
 
 
-def _iter_pages(source: str, wanted: set[str] | None) -> Iterator[tuple[str, bytes]]:
+def iter_saved_pages(
+    source: str | os.PathLike[str], wanted: set[str] | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(artist_key, page bytes)`` for each saved page of a folder or an ``html.tar.xz`` archive.
+
+    ``wanted`` holds normalised artist keys to keep; ``None`` keeps every page. Folders are read
+    in file-name order.
+    """
+    source = os.fspath(source)
     if not os.path.exists(source):
         raise MissingFileError(
             f"page source {source} does not exist; pass a folder of <slug>.html files or an html.tar.xz archive"

@@ -100,13 +100,15 @@ def evaluate(
 
     For each field: ``agreement`` (share of rows where both have a value and they match;
     countries match when the code sets overlap), ``recall`` (share of the reference's non-empty
-    values, over biography pages, that we also fill and match), ``coverage`` (share of biography
-    pages where we have a value), and ``disagreements`` (both values and our source). Pages
+    values, over biography pages, for which we give a value, whether or not it matches),
+    ``matched_recall`` (share of the reference's non-empty values that we fill and match),
+    ``coverage`` (share of biography pages where we have a value), and ``disagreements`` (both
+    values and our source). Pages
     that are not biographies leave the denominators and are counted under ``triage``.
     ``extracted`` reuses records already extracted (matched by ``artist_key``); ``limit`` takes
     the first N reference rows in slug order.
 
-    ``agreement_judged`` and ``recall_judged`` leave out the reference values judged wrong
+    ``agreement_judged``, ``recall_judged`` and ``matched_recall_judged`` leave out the reference values judged wrong
     (verdict ``reference_wrong``; a ``range`` verdict only marks a page range holding both values)
     in ``judgements`` (a JSON list of slug, field, reference, ours, verdict and quote; by default
     the packaged ``data/reference_judgements.json``, ``False`` for none). A judgement counts only
@@ -189,9 +191,13 @@ def evaluate(
     for field, counts in stats.items():
         fields[field] = {
             "agreement": _ratio(counts["agree"], counts["both"]),
-            "recall": _ratio(counts["agree"], counts["reference"]),
+            "recall": _ratio(counts["both"], counts["reference"]),
+            "matched_recall": _ratio(counts["agree"], counts["reference"]),
             "agreement_judged": _ratio(counts["agree"], counts["both"] - counts["both_judged_wrong"]),
-            "recall_judged": _ratio(counts["agree"], counts["reference"] - counts["judged_wrong"]),
+            "recall_judged": _ratio(
+                counts["both"] - counts["both_judged_wrong"], counts["reference"] - counts["judged_wrong"]
+            ),
+            "matched_recall_judged": _ratio(counts["agree"], counts["reference"] - counts["judged_wrong"]),
             "judged_wrong": counts["judged_wrong"],
             "coverage": _ratio(counts["ours"], counts["pages"]),
             "both": counts["both"],

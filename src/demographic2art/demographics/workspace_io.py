@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pydantic import BaseModel, Field
 
-from ..bios.importer import HTML_DIR
+from ..bios.importer import HTML_DIR, iter_saved_pages
 from ..bios.triage import candidate_for_years
 from ..errors import MissingFileError
 from ..keys import normalise_slug
@@ -95,32 +96,38 @@ def _flat_row(record: Demographics) -> dict:
 
 
 def extract_workspace(
-    workspace: Workspace, *, artists: Iterable[str] | None = None, include_sensitive: bool = False
+    workspace: Workspace,
+    *,
+    artists: Iterable[str] | None = None,
+    include_sensitive: bool = False,
+    pages_dir: str | os.PathLike[str] | None = None,
 ) -> ExtractSummary:
     """Extract every imported page (or the selected artists) and write the JSON records and the table.
 
-    Wikidata items cached by ``d2a bios fetch --wikidata`` fill and cross-check the fields.
-    Years that differ from the catalog's are recorded as conflicts. The researcher's
+    ``pages_dir`` reads the pages from a folder of ``<slug>.html`` files (or an ``html.tar.xz``
+    archive) in place of the workspace's imported pages, so no ``d2a bios import`` is needed; the
+    records and the table are still written to the workspace. Wikidata items cached by
+    ``d2a bios fetch --wikidata`` fill and cross-check the fields. Years that differ from the
+    catalog's (when the workspace has a catalog) are recorded as conflicts. The researcher's
     ``demographics/overrides.csv``, when present, is applied last. The table leaves out
     ethnicity and religion unless ``include_sensitive`` is set (the JSON records keep them).
     """
     import pandas as pd
 
-    names = [n for n in workspace.storage.listdir(HTML_DIR) if n.endswith(".html")]
-    if not names:
-        raise MissingFileError(
-            f"no pages in {workspace.url}/{HTML_DIR}; run 'd2a bios import SOURCE -w {workspace.url}' first"
-        )
     wanted = None if artists is None else {normalise_slug(a) for a in artists}
+    if pages_dir is not None:
+        if not os.path.exists(pages_dir):
+            raise MissingFileError(
+                f"pages folder {os.fspath(pages_dir)} does not exist; pass a folder of <slug>.html pages or an html.tar.xz archive"
+            )
+        pages = iter_saved_pages(pages_dir, wanted)
+    else:
+        pages = _workspace_pages(workspace, wanted)
     overrides = load_workspace_overrides(workspace)
     lookup = wikidata_lookup(workspace.storage)
     catalog_dates = load_catalog_dates(workspace)
     rows = []
-    for name in names:
-        key = name[: -len(".html")]
-        if wanted is not None and key not in wanted:
-            continue
-        page = workspace.storage.read_bytes(f"{HTML_DIR}/{name}")
+    for key, page in pages:
         record = extract_page(page, artist_key=key)
         if record.page_kind == "disambiguation" and catalog_dates.get(key):
             row = catalog_dates[key]
@@ -134,6 +141,11 @@ def extract_workspace(
         apply_overrides(record, overrides)
         workspace.storage.write_json(f"{JSON_DIR}/{key}.json", record.model_dump(mode="json"))
         rows.append(flat_row(record, include_sensitive=include_sensitive))
+    if not rows and pages_dir is not None:
+        raise MissingFileError(
+            f"no <slug>.html pages{' of the selected artists' if wanted is not None else ''} in {os.fspath(pages_dir)}; "
+            "pass the folder that holds the saved pages"
+        )
     frame = pd.DataFrame(rows, columns=COLUMNS + (SENSITIVE_COLUMNS if include_sensitive else []))
     frame["birth_year"] = frame["birth_year"].astype("Int64")
     frame["death_year"] = frame["death_year"].astype("Int64")
@@ -142,6 +154,19 @@ def extract_workspace(
     review = sum(bool(row["needs_review"]) for row in rows)
     logger.info("extracted %d pages: %s", len(rows), kinds)
     return ExtractSummary(extracted=len(rows), kinds=kinds, needs_review=review)
+
+
+def _workspace_pages(workspace: Workspace, wanted: set[str] | None) -> Iterator[tuple[str, bytes]]:
+    names = sorted(n for n in workspace.storage.listdir(HTML_DIR) if n.endswith(".html"))
+    if not names:
+        raise MissingFileError(
+            f"no pages in {workspace.url}/{HTML_DIR}; run 'd2a bios import SOURCE -w {workspace.url}' "
+            "first or pass --pages with a folder of saved pages"
+        )
+    for name in names:
+        key = name[: -len(".html")]
+        if wanted is None or key in wanted:
+            yield key, workspace.storage.read_bytes(f"{HTML_DIR}/{name}")
 
 
 def load_workspace_overrides(workspace: Workspace) -> list[Override]:

@@ -126,10 +126,13 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        if when is None:
-            return None
-        return max(0.0, when.timestamp() - time.time())
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        # Neither seconds nor an HTTP date: the caller backs off as for a 5xx.
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _error_fields(response: httpx.Response) -> tuple[str | None, str]:
