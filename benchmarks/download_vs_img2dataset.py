@@ -11,9 +11,12 @@ What it does, all under a work folder (default /tmp/d2a-download-bench):
    ``X-Robots-Tag: noai``, URLs that give 404 and URLs that give 429.
 2. Makes a local CA and a server certificate for 127.0.0.1 with openssl, and starts
    nginx from Debian's package on 127.0.0.1 over HTTP and HTTPS (one worker, keep-alive).
+   Both tools verify HTTPS against ``tls/trust.pem``: the system CA bundle (Debian's
+   ``/etc/ssl/certs/ca-certificates.crt``, else certifi's) with the local CA appended,
+   as in a real user's trust store (Debian's bundle held 144 roots on the benchmark machine).
 3. Builds img2dataset (pinned) in its own virtual environment under the work folder,
    with ``pandas<3`` and ``albumentations<2``, run with ``WANDB_MODE=disabled``,
-   ``NO_ALBUMENTATIONS_UPDATE=1`` and ``SSL_CERT_FILE`` set to the local CA.
+   ``NO_ALBUMENTATIONS_UPDATE=1`` and ``SSL_CERT_FILE`` set to ``tls/trust.pem``.
 4. Runs both tools one after the other for each protocol, ``--repeats`` times
    interleaved, with equal settings: 512 px keep-ratio on the longest side, JPEG
    quality 90, the same number of worker processes and the same number of
@@ -21,6 +24,9 @@ What it does, all under a work folder (default /tmp/d2a-download-bench):
    images/s, CPU seconds per image (the whole process tree: user + system of the
    tool and its children), success counts and peak memory (sum of RSS over the
    process tree, sampled every 50 ms), and the ratios d2a / img2dataset.
+5. Measures the machine's decode-and-resize ceiling: in one process, draft decode,
+   bilinear resize to 512 px and JPEG encode of up to 200 valid JPEGs of the set,
+   in CPU ms per image, beside d2a's own ``process_body`` on the same files.
 
 Run: ``.venv/bin/python benchmarks/download_vs_img2dataset.py [--images 2000] [--repeats 3]``.
 Nothing is reached but 127.0.0.1; the work folder can be deleted afterwards.
@@ -158,6 +164,50 @@ def make_certificates(root: Path) -> tuple[Path, Path, Path]:
     return ca, cert, key
 
 
+def trust_bundle(root: Path, ca: Path) -> Path:
+    """Return ``tls/trust.pem``: the system CA bundle with the benchmark's local CA appended."""
+    system = Path("/etc/ssl/certs/ca-certificates.crt")
+    if not system.is_file():
+        import certifi
+
+        system = Path(certifi.where())
+    trust = root / "tls" / "trust.pem"
+    trust.write_bytes(system.read_bytes().rstrip(b"\n") + b"\n" + ca.read_bytes())
+    return trust
+
+
+def decode_ceiling(root: Path, limit: int = 200) -> dict[str, float]:
+    """Return CPU ms per image of draft decode + resize + encode, and of d2a's process_body, on valid JPEGs."""
+    sys.path.insert(0, str(REPO / "src"))
+    from demographic2art.images.decode import EncodeOptions, process_body
+
+    bodies = []
+    for path in sorted((root / "site").rglob("*.jpg")):
+        data = path.read_bytes()
+        if data.startswith(b"\xff\xd8\xff") and data.rstrip().endswith(b"\xff\xd9"):
+            bodies.append(data)
+        if len(bodies) >= limit:
+            break
+
+    def ceiling(data: bytes) -> None:
+        im = Image.open(io.BytesIO(data))
+        scale = 512 / max(im.size)
+        size = (round(im.width * scale), round(im.height * scale))
+        im.draft(None, size)
+        im.load()
+        im.resize(size, Image.Resampling.BILINEAR).save(io.BytesIO(), "JPEG", quality=90)
+
+    options = EncodeOptions(max_pixels=89_478_485, max_side=512, resize_mode="keep", enlarge=False,
+                            image_format="jpeg", quality=90)
+    figures = {}
+    for name, step in (("ceiling", ceiling), ("process_body", lambda data: process_body(data, options))):
+        started = time.process_time()
+        for data in bodies:
+            step(data)
+        figures[name] = 1000 * (time.process_time() - started) / len(bodies)
+    return figures
+
+
 def start_nginx(root: Path, cert: Path, key: Path) -> subprocess.Popen:
     """Start nginx on 127.0.0.1 (HTTP and HTTPS) serving ``root/site`` and return the process."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -292,10 +342,13 @@ def main() -> None:
     print(f"set: {len(table)} URLs, {table['kind'].value_counts().to_dict()}, median JPEG {statistics.median(sizes) / 1e3:.0f} KB",
           flush=True)
     ca, cert, key = make_certificates(root)
+    trust = trust_bundle(root, ca)
+    roots = trust.read_bytes().count(b"BEGIN CERTIFICATE")
+    print(f"trust file: {trust} ({roots} certificates: the system bundle and the local CA)", flush=True)
     img2dataset = img2dataset_venv(root)
     nginx = start_nginx(root, cert, key)
 
-    env = dict(os.environ, WANDB_MODE="disabled", NO_ALBUMENTATIONS_UPDATE="1", SSL_CERT_FILE=str(ca),
+    env = dict(os.environ, WANDB_MODE="disabled", NO_ALBUMENTATIONS_UPDATE="1", SSL_CERT_FILE=str(trust),
                RAY_USAGE_STATS_ENABLED="0")
     in_flight = args.processes * args.threads
     results: dict[tuple[str, str], list[dict]] = {}
@@ -330,7 +383,7 @@ def main() -> None:
                         "--source", str(urls), "--max-side", "512", "--resize", "keep",
                         "--concurrency", str(in_flight), "--per-host", str(in_flight),
                         "--processes", str(args.processes), "--retries", "0", "--timeout", "10",
-                        "--ca-file", str(ca),
+                        "--ca-file", str(trust),
                     ],
                 }
                 for tool, command in commands.items():
@@ -368,6 +421,11 @@ def main() -> None:
             print(f"ratio {protocol}: images/s x{d2a['images_per_s'] / i2d['images_per_s']:.2f}, "
                   f"CPU/image x{d2a['cpu_ms_per_image'] / i2d['cpu_ms_per_image']:.2f}, "
                   f"peak memory x{d2a['peak_mib'] / i2d['peak_mib']:.2f}")
+    ceiling = decode_ceiling(root)
+    summary["decode_ceiling_ms"] = ceiling
+    print(f"decode-and-resize ceiling (one process, draft decode + bilinear resize + JPEG encode): "
+          f"{ceiling['ceiling']:.1f} ms CPU/image; d2a process_body on the same files: {ceiling['process_body']:.1f} ms "
+          f"(load {os.getloadavg()[0]:.1f})")
     (root / "results.json").write_text(json.dumps(summary, indent=2))
     print("machine:", machine())
 
