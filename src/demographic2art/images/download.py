@@ -12,7 +12,7 @@ Each run also writes ``images/files/metadata.jsonl`` (see :mod:`.imagefolder`),
 optionally WebDataset tar shards (see :mod:`.webdataset`), and its run record with
 the final statistics to ``images/runs/<run_id>.json`` (see :mod:`..reporting`).
 SIGINT and SIGTERM stop the run cleanly: no new request starts, finished rows are
-written, and the summary says ``interrupted``; a rerun resumes.
+written, and the summary is marked ``interrupted``. A rerun resumes.
 """
 
 from __future__ import annotations
