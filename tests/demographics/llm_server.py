@@ -51,6 +51,13 @@ def answer_json(**fields: Any) -> str:
         "death_place": {"place": None, "country": None, "quote": None},
         "gender": {"gender": None, "quote": None},
         "nationality": {"nationality": None, "quote": None},
+        "education": None,
+        "languages": None,
+        "affiliations": None,
+        "residences": None,
+        "interactions": None,
+        "ethnicity": {"value": None, "quote": None},
+        "religion": {"value": None, "quote": None},
     }
     empty.update(fields)
     return json.dumps(empty)

@@ -140,7 +140,7 @@ BAD_REPLIES = [
     ("empty_choices", {"id": "x", "choices": [], "usage": None}, "llm_empty"),
     ("no_content", completion(None), "llm_empty"),
     ("not_json", completion("Greta was born in 1871."), "llm_invalid_json"),
-    ("extra_key", completion(json.dumps({**json.loads(answer_json()), "religion": None})), "llm_schema_invalid"),
+    ("extra_key", completion(json.dumps({**json.loads(answer_json()), "hobbies": None})), "llm_schema_invalid"),
     ("missing_key", completion(json.dumps({k: v for k, v in json.loads(answer_json()).items() if k != "gender"})),
      "llm_schema_invalid"),
     ("wrong_type", completion(answer_json(birth_year={"year": "1871", "approximate": False, "quote": "1871"})),

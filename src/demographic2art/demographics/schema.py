@@ -83,6 +83,7 @@ class Education(BaseModel):
     degree: str | None = None
     year: int | None = Field(default=None, description="year of study or graduation")
     source: FieldSource | None = None
+    quote: str | None = Field(default=None, description="the page text the value was read from")
 
 
 class Affiliation(BaseModel):
@@ -93,6 +94,7 @@ class Affiliation(BaseModel):
     start_year: int | None = None
     end_year: int | None = None
     source: FieldSource | None = None
+    quote: str | None = Field(default=None, description="the page text the value was read from")
 
 
 class Residence(BaseModel):
@@ -103,6 +105,7 @@ class Residence(BaseModel):
     start_year: int | None = None
     end_year: int | None = None
     source: FieldSource | None = None
+    quote: str | None = Field(default=None, description="the page text the value was read from")
 
 
 class Interaction(BaseModel):
@@ -114,6 +117,7 @@ class Interaction(BaseModel):
     year: int | None = None
     place: str | None = None
     source: FieldSource | None = None
+    quote: str | None = Field(default=None, description="the page text the value was read from")
 
 
 class StatedAttribute(BaseModel):

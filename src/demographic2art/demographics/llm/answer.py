@@ -52,6 +52,61 @@ class NationalityAnswer(_Strict):
     quote: str | None = Field(description="The exact words of the input text that state the nationality.")
 
 
+class EducationAnswer(_Strict):
+    """One school, academy or teacher's studio the artist studied at."""
+
+    school: str | None = Field(description="The school as written, e.g. 'Académie Julian'.")
+    degree: str | None = Field(description="The degree or diploma, when the text names one.")
+    year: int | None = Field(description="Year of study or graduation stated with it.")
+    quote: str | None = Field(description="The exact words of the input text that name the school.")
+
+
+class LanguageAnswer(_Strict):
+    """A language the text states the artist spoke or wrote."""
+
+    language: str | None = Field(description="The language's English name, e.g. 'French'.")
+    quote: str | None = Field(description="The exact words of the input text that state it.")
+
+
+class AffiliationAnswer(_Strict):
+    """Membership of a movement, group, society, academy or institution."""
+
+    group: str | None = Field(description="The group as written, e.g. 'Der Blaue Reiter'.")
+    kind: Literal["movement", "group", "society", "academy", "institution", "other"] | None
+    start_year: int | None = Field(description="Year the membership began, when stated.")
+    end_year: int | None = Field(description="Year the membership ended, when stated.")
+    quote: str | None = Field(description="The exact words of the input text that state the membership.")
+
+
+class ResidenceAnswer(_Strict):
+    """A place the artist lived in (residence) or travelled to (visit)."""
+
+    place: str | None = Field(description="The place as written, e.g. 'Paris'.")
+    country: str | None = Field(description="The country of the place, in English.")
+    kind: Literal["residence", "visit"] | None
+    start_year: int | None = Field(description="Year the stay began, when stated.")
+    end_year: int | None = Field(description="Year the stay ended, when stated.")
+    quote: str | None = Field(description="The exact words of the input text that state the stay.")
+
+
+class InteractionAnswer(_Strict):
+    """Contact with another named person."""
+
+    name: str | None = Field(description="The other person's name as written.")
+    artist_role: str | None = Field(description="The artist's role, e.g. 'pupil', 'friend', 'spouse'.")
+    other_role: str | None = Field(description="The other person's role, e.g. 'teacher', 'friend', 'patron'.")
+    year: int | None = Field(description="Year of the contact, when stated.")
+    place: str | None = Field(description="Place of the contact, when stated.")
+    quote: str | None = Field(description="The exact words of the input text that state the contact.")
+
+
+class StatedAnswer(_Strict):
+    """A sensitive attribute (ethnicity, religion), only where the text states it in words."""
+
+    value: str | None = Field(description="The attribute as the text states it; null unless stated explicitly.")
+    quote: str | None = Field(description="The exact words of the input text that state it.")
+
+
 class ArtistAnswer(_Strict):
     """Everything the LLM is asked for about one artist; null where the text does not say."""
 
@@ -61,6 +116,13 @@ class ArtistAnswer(_Strict):
     death_place: PlaceAnswer
     gender: GenderAnswer
     nationality: NationalityAnswer
+    education: list[EducationAnswer] | None
+    languages: list[LanguageAnswer] | None
+    affiliations: list[AffiliationAnswer] | None
+    residences: list[ResidenceAnswer] | None
+    interactions: list[InteractionAnswer] | None
+    ethnicity: StatedAnswer
+    religion: StatedAnswer
 
 
 def _strictify(node: Any) -> Any:

@@ -9,7 +9,18 @@ disagreement is recorded in ``conflicts``.
 from __future__ import annotations
 
 from ..countries import country_codes, nationality_codes, place_country
-from ..schema import Conflict, Demographics, LLMOutcome, Nationality, Place
+from ..schema import (
+    Affiliation,
+    Conflict,
+    Demographics,
+    Education,
+    Interaction,
+    LLMOutcome,
+    Nationality,
+    Place,
+    Residence,
+    StatedAttribute,
+)
 from .answer import ArtistAnswer
 from .prompts import quote_in_text
 
@@ -80,8 +91,56 @@ def merge_answer(record: Demographics, answer: ArtistAnswer, input_text: str, ou
         merged.nationality = Nationality(raw=nationality.nationality, codes=codes)
         merged.sources["nationality"] = SOURCE
         merged.quotes["nationality"] = nationality.quote
+    _merge_lists(merged, answer, input_text, outcome)
     if merged.conflicts and "sources_disagree" not in merged.review_reasons:
         merged.needs_review = True
         merged.review_reasons.append("sources_disagree")
     merged.llm = outcome
     return merged
+
+
+def _merge_lists(record: Demographics, answer: ArtistAnswer, input_text: str, outcome: LLMOutcome) -> None:
+    """Append the quoted education, language, affiliation, residence and interaction items, and set ethnicity and religion.
+
+    An item whose quote is not in the input text is dropped and named ``<field>[<index>]`` in
+    ``outcome.quotes_dropped``.
+    """
+    for index, item in enumerate(answer.education or []):
+        if item.school and _accept(record, outcome, f"education[{index}]", item.quote, input_text):
+            record.education_details.append(
+                Education(school=item.school, degree=item.degree, year=item.year, source=SOURCE, quote=item.quote)
+            )
+            if item.school not in record.education:
+                record.education.append(item.school)
+    for index, item in enumerate(answer.languages or []):
+        if item.language and _accept(record, outcome, f"languages[{index}]", item.quote, input_text):
+            if item.language not in record.languages:
+                record.languages.append(item.language)
+            record.quotes[f"languages:{item.language}"] = item.quote
+            record.sources["languages"] = SOURCE
+    for index, item in enumerate(answer.affiliations or []):
+        if item.group and _accept(record, outcome, f"affiliations[{index}]", item.quote, input_text):
+            record.affiliations.append(Affiliation(
+                group=item.group, kind=item.kind, start_year=item.start_year, end_year=item.end_year,
+                source=SOURCE, quote=item.quote,
+            ))
+            if item.kind == "movement" and item.group not in record.movements:
+                record.movements.append(item.group)
+    for index, item in enumerate(answer.residences or []):
+        if item.place and _accept(record, outcome, f"residences[{index}]", item.quote, input_text):
+            record.residences.append(Residence(
+                place=_place(item.place, item.country), kind=item.kind or "residence",
+                start_year=item.start_year, end_year=item.end_year, source=SOURCE, quote=item.quote,
+            ))
+    for index, item in enumerate(answer.interactions or []):
+        if item.name and _accept(record, outcome, f"interactions[{index}]", item.quote, input_text):
+            record.interactions.append(Interaction(
+                name=item.name, artist_role=item.artist_role, other_role=item.other_role, year=item.year,
+                place=item.place, source=SOURCE, quote=item.quote,
+            ))
+    for name in ("ethnicity", "religion"):
+        stated = getattr(answer, name)
+        # Sensitive attributes are kept only with a quote that occurs in the text, never inferred.
+        if stated.value and _accept(record, outcome, name, stated.quote, input_text):
+            setattr(record, name, StatedAttribute(value=stated.value, quote=stated.quote, source=SOURCE))
+            record.sources[name] = SOURCE

@@ -13,13 +13,16 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-PROMPT_VERSION = "2"
+PROMPT_VERSION = "3"
 DEFAULT_MAX_INPUT_CHARS = 12_000
 
 SYSTEM_PROMPT = (
     "You extract facts about one artist from the text of their Wikipedia page. "
-    "Return the birth and death years, the birth and death places with their countries, the gender "
-    "and the nationality. Use null for anything the text does not state; never guess. "
+    "Return the birth and death years, the birth and death places with their countries, the gender, "
+    "the nationality, the schools and academies attended, the languages spoken, the movements, groups "
+    "and societies joined, the places lived in or visited, and the people met (teachers, pupils, friends, "
+    "spouses, patrons) with both roles. Give ethnicity and religion only where the text states them in "
+    "words. Use null (or an empty list) for anything the text does not state; never guess. "
     "For every value, copy into its quote field the exact words of the text that state it, "
     "unchanged (same spelling and punctuation); use a null quote for a null value. "
     "Years are integers, BC years negative. Gender is female, male or non-binary, read from the "
