@@ -10,8 +10,9 @@ Writes ``captions/captions.parquet`` with the columns
     truncated             whether text had to be cut after every shortening step
     split                 ``train`` or ``validation``
 
-plus ``images/files/metadata.jsonl`` (``file_name``, ``text``: the ``imagefolder``
-layout of 🤗 datasets) and ``captions/report.json`` with the cut captions.
+plus ``images/files/metadata.jsonl`` (the ``imagefolder`` layout of 🤗 datasets: ``file_name``
+and ``text``, and for downloaded images also the catalog fields the download wrote) and
+``captions/report.json`` with the cut captions.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import random
 from dataclasses import dataclass
 
 from ..errors import MissingFileError
+from ..images.imagefolder import METADATA_PATH
 from ..keys import key_to_filename
 from ..workspace import Workspace
 from .templates import ArtistAttributes, ArtworkFields, compose_caption, drop_attributes
@@ -127,6 +129,29 @@ def _split_for(key: str, validation_fraction: float) -> str:
     return "validation" if digest < validation_fraction else "train"
 
 
+def _imagefolder_metadata(storage, rows: list[dict]) -> str:
+    """Return ``metadata.jsonl`` text: each captioned file's record with its ``text``.
+
+    A record the download wrote (``file_name``, key and catalog fields) keeps its
+    fields and gains the caption; a file without one gets ``file_name`` and ``text``.
+    """
+    written = {}
+    if storage.exists(METADATA_PATH):
+        for line in storage.read_text(METADATA_PATH).splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # The captions below rewrite a damaged line.
+            if isinstance(record, dict):
+                written[record.get("file_name")] = record
+    lines = []
+    for row in rows:
+        record = dict(written.get(row["file_name"], {"file_name": row["file_name"]}))
+        record["text"] = row["caption"]
+        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    return "".join(lines)
+
+
 def build_captions(
     workspace: Workspace,
     *,
@@ -201,11 +226,7 @@ def build_captions(
         )
     table = pd.DataFrame(rows)
     storage.write_parquet("captions/captions.parquet", table)
-    metadata = "".join(
-        json.dumps({"file_name": r["file_name"], "text": r["caption"]}, ensure_ascii=False) + "\n"
-        for r in rows
-    )
-    storage.write_text("images/files/metadata.jsonl", metadata)
+    storage.write_text(METADATA_PATH, _imagefolder_metadata(storage, rows))
     storage.write_json(
         "captions/report.json",
         {"max_caption_tokens": max_tokens, "over_limit": report, "captions": len(rows)},
