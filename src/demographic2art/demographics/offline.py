@@ -19,6 +19,7 @@ from ..bios.triage import PageKind, first_paragraph_text, page_categories, triag
 from .countries import country_name, demonym_codes, nationality_codes, place_country, strict_demonym_codes
 from .gazetteer import present_day_country
 from .dates import DateReading, clean_date_text, parse_date
+from .career import apply_career
 from .schema import Conflict, Demographics, LifeEvent, Nationality, Place
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ def extract_page(html: str | bytes, artist_key: str | None = None) -> Demographi
     lead = first_paragraph_text(content)
     language = triage.language or "en"
 
-    _apply_infobox(record, _infobox_rows(tree))
+    rows = _infobox_rows(tree)
+    _apply_infobox(record, rows)
     _apply_lead(record, lead, language)
     _apply_categories(record, categories)
     if record.gender is None:
@@ -98,6 +100,7 @@ def extract_page(html: str | bytes, artist_key: str | None = None) -> Demographi
         _apply_born_adjective(record, lead)
     _settle_countries(record)
     _check_years(record)
+    apply_career(record, rows, content, language, EDUCATION_LABELS, MOVEMENT_LABELS)
     return record
 
 
