@@ -2,7 +2,8 @@
 
 Layout (all folders are created on first use)::
 
-    d2a.toml        settings used by each stage, one table per stage
+    d2a.toml        settings used by each stage, one table per stage; paths inside
+                    the workspace are stored relative to it (``./models/tiny``)
     catalog/        artists.parquet, artworks.parquet, problems.json
     images/         files/<artist>/<painting>.jpg, manifest.parquet, quarantine/
     bios/           html/<artist>.html, triage.parquet
@@ -26,6 +27,7 @@ from typing import Any
 
 import tomli_w
 
+from .errors import InvalidValueError
 from .storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -45,13 +47,23 @@ SUBFOLDERS = (
     "cache",
 )
 SETTINGS_FILE = "d2a.toml"
+# Settings values that start with this prefix are paths relative to the workspace root.
+RELATIVE_PREFIX = "./"
 
 
 class Workspace:
     """One study's folder, local or on any fsspec file system."""
 
     def __init__(self, root: str | os.PathLike[str] = DEFAULT_WORKSPACE, **storage_options: Any):
-        self.storage = Storage(root, **storage_options)
+        try:
+            self.storage = Storage(root, **storage_options)
+        except (ValueError, ImportError) as exc:
+            # fsspec raises ValueError for an unknown protocol and ImportError when the
+            # package of a known one (s3fs, gcsfs, ...) is not installed.
+            raise InvalidValueError(
+                f"workspace {os.fspath(root)!r} cannot be opened ({exc}); "
+                "use a local folder or a URL of an installed fsspec file system such as s3://bucket/study"
+            ) from None
 
     def __repr__(self) -> str:
         return f"Workspace({self.storage.url!r})"
@@ -72,18 +84,66 @@ class Workspace:
         return self.storage.local_path(relpath)
 
     def settings(self) -> dict[str, Any]:
-        """Return the recorded settings, one table per stage."""
+        """Return the recorded settings, one table per stage.
+
+        Values stored as ``./<path>`` (paths inside a local workspace) come back as
+        absolute paths under the workspace's current location, so a copied or moved
+        workspace uses its own files. Raise :class:`InvalidValueError` when ``d2a.toml``
+        is not valid TOML.
+        """
+        return self._resolve_paths(self._read_settings())
+
+    def _read_settings(self) -> dict[str, Any]:
         if not self.storage.exists(SETTINGS_FILE):
             return {}
-        return tomllib.loads(self.storage.read_text(SETTINGS_FILE))
+        try:
+            text = self.storage.read_text(SETTINGS_FILE)
+            return tomllib.loads(text)
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidValueError(
+                f"{self.url}/{SETTINGS_FILE} is not valid TOML ({exc}); fix or delete it "
+                "(each stage records its settings again when it runs)"
+            ) from None
 
     def record_settings(self, stage: str, values: dict[str, Any]) -> None:
-        """Record the settings a stage ran with, replacing that stage's earlier table."""
-        settings = self.settings()
+        """Record the settings a stage ran with, replacing that stage's earlier table.
+
+        On a local workspace, absolute paths inside the workspace are stored relative
+        to it (``./models/tiny``); paths outside it stay absolute.
+        """
+        settings = self._read_settings()
         settings.setdefault("d2a", self._header())
         settings["d2a"]["updated"] = _now()
-        settings[stage] = _toml_safe(values)
+        settings[stage] = self._relative_paths(_toml_safe(values))
         self.storage.write_text(SETTINGS_FILE, tomli_w.dumps(settings))
+
+    def _relative_paths(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: self._relative_paths(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._relative_paths(item) for item in value]
+        if not (self.storage.is_local and isinstance(value, str)):
+            return value
+        if value.startswith(("./", "../")) and os.path.exists(value):
+            # A path the user gave relative to the current folder; keep its meaning.
+            value = os.path.abspath(value)
+        if not os.path.isabs(value):
+            return value
+        root = os.path.realpath(self.storage.root)
+        target = os.path.realpath(value)
+        if target == root or os.path.commonpath([root, target]) != root:
+            return value
+        return RELATIVE_PREFIX + os.path.relpath(target, root).replace(os.sep, "/")
+
+    def _resolve_paths(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: self._resolve_paths(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._resolve_paths(item) for item in value]
+        if isinstance(value, str) and value.startswith(RELATIVE_PREFIX) and len(value) > len(RELATIVE_PREFIX):
+            relpath = value[len(RELATIVE_PREFIX):]
+            return self.storage.path(relpath) if self.storage.is_local else value
+        return value
 
     @staticmethod
     def _header() -> dict[str, Any]:

@@ -19,6 +19,9 @@ from demographic2art.workspace import Workspace
 READY_TIMEOUT_S = 60
 # Models come from local folders only; no test may reach the Hugging Face Hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Idle OpenMP threads sleep instead of spinning, which keeps jobs fast on a loaded machine.
+# It applies when this module is imported before torch, as during test collection.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 # Test modules import these fixtures, and each module gets its own session fixture

@@ -51,7 +51,10 @@ def test_resolve_settings_rejects_empty_queue(tmp_path):
 
 
 def test_resolve_settings_url_on_loopback(tmp_path):
-    settings = resolve_settings(Workspace(tmp_path / "ws").create(), model=str(tmp_path), port=8123)
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model_index.json").write_text("{}")
+    settings = resolve_settings(Workspace(tmp_path / "ws").create(), model=str(model), port=8123)
     assert settings.url == "http://127.0.0.1:8123/"
     assert settings.lora is None
 

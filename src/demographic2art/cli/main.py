@@ -6,6 +6,7 @@ becomes one line on standard error and exit status 2, never a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Bad input ends with one line on standard error and status 2: the library's
     ``UserError``, usage errors, invalid values caught by pydantic, unreadable input
-    tables and file-system paths that cannot be used. Other errors are bugs and keep
+    tables, JSON files that do not parse and file-system paths that cannot be used. Other errors are bugs and keep
     their traceback.
     """
     from pydantic import ValidationError
@@ -96,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     except D2AError as exc:
         err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
         return 1
+    except json.JSONDecodeError as exc:
+        # Library code names the file where it reads one; this catches readers that do not.
+        return _fail(f"an input file is not valid JSON ({exc}); check or recreate the workspace's JSON files")
     except Exception as exc:
         if _is_unreadable_table(exc):
             return _fail(f"could not read an input table ({exc.__class__.__name__}: {exc}); check the file")

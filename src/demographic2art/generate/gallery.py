@@ -7,12 +7,18 @@ import logging
 import math
 from dataclasses import dataclass
 
+from ..errors import InvalidValueError
+from ..model.loading import resolve_lora_file, resolve_model_reference
 from ..workspace import Workspace
 from .params import GenerationParams
 from .pipeline import Generator
 from .pngmeta import save_generation
+from .threads import set_torch_threads
 
 logger = logging.getLogger(__name__)
+
+BEST_RUN_FILE = "runs/best.json"
+BEST_RUN_FIX = "fix or delete it, or run 'd2a sweep' to write it again"
 
 
 @dataclass
@@ -29,12 +35,16 @@ def best_lora(workspace: Workspace) -> str | None:
     ``runs/best.json`` (written by ``d2a sweep`` and ``d2a train``, keys ``run`` and
     ``lora``) decides when it exists. Otherwise the run whose ``summary.json`` has the
     lowest validation loss wins, or the lowest final training loss for runs without one.
+    Raise :class:`InvalidValueError` when ``runs/best.json`` is not a JSON object naming
+    a run. The LoRA file itself is checked where it is loaded.
     """
     storage = workspace.storage
-    if storage.exists("runs/best.json"):
-        best = storage.read_json("runs/best.json")
+    best = read_best_run(storage)
+    if best is not None:
         lora = best.get("lora") or _summary_lora(storage, best.get("run"))
         if lora:
+            if not isinstance(lora, str):
+                raise InvalidValueError(f"{storage.url}/{BEST_RUN_FILE} has lora {lora!r}, which is not a path; {BEST_RUN_FIX}")
             return storage.local_path(lora)
     candidates = []
     for path in storage.glob("runs/**/summary.json"):
@@ -42,7 +52,7 @@ def best_lora(workspace: Workspace) -> str | None:
             summary = storage.read_json(path)
             score = float(summary.get("validation_loss", summary["final_loss"]))
             candidates.append((score, summary["lora"]))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             logger.error("run summary %s is unusable: %s", path, exc)
     candidates = [c for c in candidates if not math.isnan(c[0])]
     if not candidates:
@@ -50,12 +60,36 @@ def best_lora(workspace: Workspace) -> str | None:
     return storage.local_path(min(candidates)[1])
 
 
+def read_best_run(storage) -> dict | None:
+    """Return ``runs/best.json`` as a dict, or None when the file does not exist.
+
+    Raise :class:`InvalidValueError` naming the file when it is not a JSON object.
+    """
+    if not storage.exists(BEST_RUN_FILE):
+        return None
+    try:
+        best = storage.read_json(BEST_RUN_FILE)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidValueError(f"{storage.url}/{BEST_RUN_FILE} is not valid JSON ({exc}); {BEST_RUN_FIX}") from None
+    if not isinstance(best, dict):
+        raise InvalidValueError(f"{storage.url}/{BEST_RUN_FILE} is not a JSON object with 'run' and 'lora' keys; {BEST_RUN_FIX}")
+    return best
+
+
 def _summary_lora(storage, run: str | None) -> str | None:
     if not run:
         return None
+    if not isinstance(run, str):
+        raise InvalidValueError(f"{storage.url}/{BEST_RUN_FILE} has run {run!r}, which is not a run name; {BEST_RUN_FIX}")
     run = run if run.startswith("runs/") else f"runs/{run}"
     path = f"{run}/summary.json"
-    return storage.read_json(path).get("lora") if storage.exists(path) else None
+    if not storage.exists(path):
+        return None
+    try:
+        summary = storage.read_json(path)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidValueError(f"{storage.url}/{path} is not valid JSON ({exc}); fix it or train the run again") from None
+    return summary.get("lora") if isinstance(summary, dict) else None
 
 
 def image_name(params: GenerationParams, lora_name: str | None) -> str:
@@ -77,8 +111,18 @@ def generate_gallery(
     scheduler: str = "ddim",
     folder: str = "gallery",
     generator: Generator | None = None,
+    threads: int | None = None,
 ) -> list[GalleryItem]:
-    """Generate every prompt with every seed and save PNGs with parameters and JSON sidecars."""
+    """Generate every prompt with every seed and save PNGs with parameters and JSON sidecars.
+
+    ``threads`` sets torch's intra-op threads (default: ``D2A_TORCH_THREADS``, else the
+    CPUs this process may use; see :mod:`demographic2art.generate.threads`).
+    """
+    if generator is None:
+        # Check both references before the slow model load, so bad input fails at once.
+        model = resolve_model_reference(model)
+        lora = resolve_lora_file(lora) if lora else None
+    set_torch_threads(threads)
     generator = generator or Generator(model, lora)
     items = []
     for prompt in prompts:

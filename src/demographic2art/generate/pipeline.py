@@ -13,13 +13,32 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import InvalidValueError, MissingFileError
+from ..errors import InvalidValueError
+from ..model.loading import resolve_lora_file
 from .params import SCHEDULERS, GenerationParams
 
 logger = logging.getLogger(__name__)
 
 ADAPTER_NAME = "d2a"
 ProgressCallback = Callable[[int, int], None]
+
+
+def load_lora_adapter(pipeline, path: Path, adapter_name: str, *, model: str) -> None:
+    """Load the LoRA file or folder ``path`` into ``pipeline`` as ``adapter_name``.
+
+    Raise :class:`InvalidValueError` naming the file when diffusers cannot apply it,
+    which happens when the LoRA was trained for another base model.
+    """
+    try:
+        if path.is_dir():
+            pipeline.load_lora_weights(str(path), adapter_name=adapter_name)
+        else:
+            pipeline.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=adapter_name)
+    except (ValueError, KeyError, RuntimeError, OSError) as exc:
+        raise InvalidValueError(
+            f"LoRA {path} could not be loaded into model {model} ({exc.__class__.__name__}: {str(exc)[:200]}); "
+            "pass a LoRA trained on this base model"
+        ) from None
 
 
 class GenerationCancelled(Exception):
@@ -48,16 +67,15 @@ class Generator:
         return self.pipeline.unet.config.sample_size * self.pipeline.vae_scale_factor
 
     def load_lora(self, lora: str) -> None:
-        """Load a LoRA file or folder (diffusers or kohya format) as the active adapter."""
-        path = Path(lora)
-        if not path.exists():
-            raise MissingFileError(f"LoRA {lora} does not exist; train one with 'd2a train' or pass a .safetensors file")
+        """Load a LoRA file or folder (diffusers or kohya format) as the active adapter.
+
+        Raise :class:`MissingFileError` for a missing path and :class:`InvalidValueError`
+        for an empty or corrupt file, or one that does not fit the base model.
+        """
+        path = Path(resolve_lora_file(lora))
         if self.lora is not None:
             self.pipeline.delete_adapters(ADAPTER_NAME)
-        if path.is_dir():
-            self.pipeline.load_lora_weights(str(path), adapter_name=ADAPTER_NAME)
-        else:
-            self.pipeline.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=ADAPTER_NAME)
+        load_lora_adapter(self.pipeline, path, ADAPTER_NAME, model=self.model_name)
         self.lora = str(path)
         self.lora_name = path.parent.parent.name if path.parent.name == "lora" else path.stem
         logger.info("loaded LoRA %s", path)

@@ -44,6 +44,12 @@ ATTRIBUTE_FIELDS = ("gender", "nationality", "birth_decade", "movement", "style"
 MAX_ATTRIBUTE_CHARS = 100
 MAX_BODY_BYTES = 64 * 1024
 SAME_SITE_FETCH = ("same-origin", "none")
+# Pydantic error types of a wrong JSON type, and what the field needs instead.
+STRICT_TYPE_NAMES = {
+    "int_type": "an integer (a JSON number without a fraction, not a string or boolean)",
+    "float_type": "a number (a JSON number, not a string or boolean)",
+    "string_type": "a string",
+}
 
 
 class RequestError(Exception):
@@ -64,6 +70,7 @@ def create_app(
     history_size: int = 50,
     device: str | None = None,
     generator=None,
+    threads: int | None = None,
 ) -> Flask:
     """Build the studio app and start its generation worker.
 
@@ -72,12 +79,18 @@ def create_app(
     :class:`~demographic2art.serve.models.StudioGenerator` with the workspace's runs as
     switchable LoRAs and ``lora`` active by default, in its own thread, and
     ``POST /api/jobs`` returns 503 until it is ready. ``app.extensions["d2a_queue"]``
-    holds the :class:`JobQueue`; call its ``stop()`` to end the worker.
+    holds the :class:`JobQueue`; call its ``stop()`` to end the worker. ``threads`` sets
+    torch's intra-op threads in the worker thread (default: ``D2A_TORCH_THREADS``, else
+    the CPUs this process may use; see :mod:`demographic2art.generate.threads`).
     """
     if generator is None and model is None:
         raise ValueError("create_app needs a model path or a loaded generator")
 
     def load_generator():
+        from ..generate.threads import set_torch_threads
+
+        # Runs in the worker thread, which is the thread whose OpenMP thread count matters.
+        set_torch_threads(threads)
         if generator is not None:
             return generator
         from .models import StudioGenerator
@@ -314,12 +327,31 @@ def _json_body() -> dict[str, Any]:
 
 
 def _params(body: dict[str, Any]) -> GenerationParams:
+    """Validate generation parameters in strict mode.
+
+    JSON types must match: ``true`` is not an integer, ``1.5`` is not a seed and ``"7"``
+    is not a number, so no value is coerced into something the client did not send.
+    """
     try:
-        return GenerationParams.model_validate(body)
+        return GenerationParams.model_validate(body, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "body"
-        raise RequestError(field, f"{field}: {first['msg']}") from None
+        raise RequestError(field, _field_message(field, first)) from None
+
+
+def _field_message(field: str, error: dict[str, Any]) -> str:
+    """Return one sentence naming ``field``, what it must be and the JSON value received."""
+    import json
+
+    expected = STRICT_TYPE_NAMES.get(error["type"])
+    if expected is None:
+        return f"{field}: {error['msg']}"
+    try:
+        received = json.dumps(error.get("input"))
+    except (TypeError, ValueError):
+        received = repr(error.get("input"))
+    return f"{field} must be {expected}, got {received[:100]}"
 
 
 def _attributes(raw: Any) -> dict[str, Any]:
@@ -335,10 +367,7 @@ def _attributes(raw: Any) -> dict[str, Any]:
         if value is None or value == "":
             continue
         if key == "birth_decade":
-            try:
-                value = int(value)
-            except (TypeError, ValueError):
-                raise RequestError("attributes.birth_decade", "birth_decade must be a year such as 1840") from None
+            value = _birth_decade(value)
             if not -3000 <= value <= 2100:
                 raise RequestError("attributes.birth_decade", "birth_decade must lie between -3000 and 2100")
             value = value // 10 * 10
@@ -346,6 +375,15 @@ def _attributes(raw: Any) -> dict[str, Any]:
             raise RequestError(f"attributes.{key}", f"{key} must be text of at most {MAX_ATTRIBUTE_CHARS} characters")
         values[key] = value
     return values
+
+
+def _birth_decade(value: Any) -> int:
+    """Return a birth decade given as a JSON integer or as digits in a string (the page's select sends text)."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise RequestError("attributes.birth_decade", "birth_decade must be a year such as 1840 (an integer)")
 
 
 def _group(raw: Any, side: str) -> dict[str, Any]:

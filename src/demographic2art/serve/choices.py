@@ -6,7 +6,7 @@ import logging
 import math
 from typing import Any
 
-from ..errors import InvalidValueError, MissingFileError
+from ..errors import InvalidValueError
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +18,7 @@ DEFAULT_CHOICES: dict[str, list[Any]] = {
     "genre": ["landscape", "portrait", "still life", "genre painting", "abstract", "cityscape"],
 }
 MAX_CHOICES = 200
+MAX_PORT = 65535
 
 
 def picker_choices(workspace) -> dict[str, list[Any]]:
@@ -44,16 +45,60 @@ def picker_choices(workspace) -> dict[str, list[Any]]:
         for column in columns:
             if column not in frame.columns:
                 continue
-            values = frame[column].dropna().tolist()
+            values = flatten_values(frame[column].tolist())
             if column == "birth_year":
-                decades = sorted({int(v) // 10 * 10 for v in values if _is_number(v)})
+                decades = sorted({int(float(v)) // 10 * 10 for v in values if _is_number(v)})
                 if decades:
                     choices["birth_decade"] = decades[:MAX_CHOICES]
                 continue
-            texts = sorted({str(v).strip() for v in values if str(v).strip()})
+            texts = sorted({text for text in (_clean_text(v) for v in values) if text})
             if texts:
                 choices[column] = texts[:MAX_CHOICES]
     return choices
+
+
+def flatten_values(values: list[Any]) -> list[Any]:
+    """Return the scalar items of a column's values, with list-valued cells expanded.
+
+    Catalog fields such as ``genre`` contain a list per row, which is a numpy array after
+    a Parquet round trip. Each item becomes a choice of its own. Text that spells a
+    list, such as ``"['landscape', 'portrait']"``, is parsed the same way. Missing
+    values are dropped.
+    """
+    flat: list[Any] = []
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, str):
+            parsed = _parse_list_text(value)
+            if parsed is not None:
+                flat.extend(flatten_values(parsed))
+                continue
+        elif hasattr(value, "tolist") and not isinstance(value, (int, float)):
+            value = value.tolist()
+        if isinstance(value, (list, tuple, set, frozenset)):
+            flat.extend(flatten_values(list(value)))
+        elif not (isinstance(value, float) and math.isnan(value)):
+            flat.append(value)
+    return flat
+
+
+def _parse_list_text(text: str) -> list[Any] | None:
+    """Return the items of text written as a Python or JSON list, or None for other text."""
+    import ast
+
+    stripped = text.strip()
+    if not (stripped.startswith("[") and stripped.endswith("]")):
+        return None
+    try:
+        parsed = ast.literal_eval(stripped)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return list(parsed) if isinstance(parsed, (list, tuple)) else None
+
+
+def _clean_text(value: Any) -> str:
+    return str(value).strip()
 
 
 def _is_number(value: Any) -> bool:
@@ -64,13 +109,19 @@ def _is_number(value: Any) -> bool:
 
 
 def check_model_folder(model: str) -> None:
-    """Raise :class:`MissingFileError` when a local model folder named by path is absent."""
-    import os
+    """Raise a clear error unless ``model`` is a pipeline folder or an available hub id.
 
-    if (os.sep in model or model.startswith(".")) and not os.path.isdir(model):
-        raise MissingFileError(
-            f"model folder {model} does not exist; build one with 'd2a model tiny' or pass --model"
-        )
+    See :func:`demographic2art.model.loading.resolve_model_reference` for the rules.
+    """
+    from ..model.loading import check_model_reference
+
+    check_model_reference(model)
+
+
+def check_port(port: int) -> None:
+    """Raise :class:`InvalidValueError` unless ``port`` is 0 (any free port) or 1 to 65535."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= MAX_PORT:
+        raise InvalidValueError(f"--port {port} is invalid; use 1 to {MAX_PORT}, or 0 for any free port")
 
 
 def check_queue_size(queue_size: int) -> None:

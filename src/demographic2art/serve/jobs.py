@@ -113,6 +113,7 @@ class JobQueue:
         self._load_generator = load_generator
         self.generator = None
         self.load_error: str | None = None
+        self.load_exception: BaseException | None = None
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._waiting: deque[Job] = deque()
         self._lock = threading.Lock()
@@ -290,6 +291,7 @@ class JobQueue:
         try:
             self.generator = self._load_generator()
         except Exception as exc:  # any load failure must leave the server returning 503
+            self.load_exception = exc
             self.load_error = f"{type(exc).__name__}: {exc}"
             logger.error("loading the generator failed: %s", self.load_error)
             self._ready.set()

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..generate import GenerationParams, Generator
+from ..generate.pipeline import load_lora_adapter
+from ..model.loading import resolve_lora_file
 
 logger = logging.getLogger(__name__)
 
@@ -133,11 +135,8 @@ class StudioGenerator(Generator):
         if name not in self.loras:
             raise ValueError(f"LoRA {name!r} is not loaded; choose one of {sorted(self.loras)}")
         if name not in self.loaded:
-            path = Path(self.loras[name])
-            if path.is_dir():
-                self.pipeline.load_lora_weights(str(path), adapter_name=adapter_name(name))
-            else:
-                self.pipeline.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=adapter_name(name))
+            path = Path(resolve_lora_file(self.loras[name]))
+            load_lora_adapter(self.pipeline, path, adapter_name(name), model=self.model_name)
             self.loaded.append(name)
             logger.info("loaded LoRA %s as adapter %s", path, adapter_name(name))
         self.active = name
