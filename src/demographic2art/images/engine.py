@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from ..workspace import Workspace
-from .client import build_async_client, build_client
+from .client import build_async_transport, build_client
 from .decode import EncodeOptions, process_body
 from .fetch import AsyncFetcher, FetchConfig, FetchResult
 from .ledger import part_path, write_part
@@ -343,10 +343,11 @@ async def _serve(workspace: Workspace, settings: EngineSettings, concurrency: in
         if state["exhausted"] and state["active"] == 0:
             idle.set()
 
-    async with build_async_client(user_agent=settings.fetch.user_agent, concurrency=concurrency,
-                                  ca_file=settings.ca_file) as client:
+    transport = build_async_transport(user_agent=settings.fetch.user_agent, concurrency=concurrency,
+                                      ca_file=settings.ca_file)
+    try:
         with ThreadPoolExecutor(max_workers=DECODE_THREADS, thread_name_prefix="d2a-decode") as decoder:
-            fetcher = AsyncFetcher(client, settings.fetch, on_pause=on_pause)
+            fetcher = AsyncFetcher(transport, settings.fetch, on_pause=on_pause)
             job = _Job(workspace, fetcher, decoder, settings.encode)
 
             async def one(shard: int, item: PlannedImage) -> None:
@@ -411,6 +412,8 @@ async def _serve(workspace: Workspace, settings: EngineSettings, concurrency: in
                 await asyncio.gather(*late, return_exceptions=True)
             while tasks:
                 await asyncio.gather(*list(tasks))
+    finally:
+        await transport.aclose()
 
 
 # ---------------------------------------------------------------- worker processes

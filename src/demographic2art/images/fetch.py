@@ -1,7 +1,7 @@
 """HTTP fetching of one image URL: redirects, retries, Retry-After, deadlines and byte caps.
 
-One :class:`AsyncFetcher` shares a pooled ``httpx.AsyncClient`` between the
-requests of one event loop. Each attempt (all its redirect hops, headers and body)
+One :class:`AsyncFetcher` shares a pooled async HTTP transport (aiohttp, or httpx
+where aiohttp is missing) between the requests of one event loop. Each attempt (all its redirect hops, headers and body)
 has one overall deadline of ``timeout_s``, so a server that trickles bytes ends with
 ``failed/timeout``.
 """
@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 
 import httpx
 
+from .client import HttpxTransport, Reply, TransportError
 from .robots import ROBOTS_MAX_BYTES, _product_token, x_robots_forbids
 
 logger = logging.getLogger(__name__)
@@ -146,15 +147,15 @@ class HostGate:
 
 
 class AsyncRobotsCache:
-    """Fetches and caches one robots.txt per scheme and host for an ``httpx.AsyncClient``.
+    """Fetches and caches one robots.txt per scheme and host through an async transport.
 
     The rules are those of :class:`~demographic2art.images.robots.RobotsCache`
     (RFC 9309): a 4xx answer allows everything, a 5xx answer or a network error
     disallows the whole host.
     """
 
-    def __init__(self, client: httpx.AsyncClient, user_agent: str, *, timeout_s: float = 10.0) -> None:
-        self.client = client
+    def __init__(self, transport, user_agent: str, *, timeout_s: float = 10.0) -> None:
+        self.transport = transport
         self.agent = _product_token(user_agent)
         self.timeout_s = timeout_s
         self._parsers: dict[str, urllib.robotparser.RobotFileParser] = {}
@@ -181,36 +182,43 @@ class AsyncRobotsCache:
     async def _load(self, origin: str) -> urllib.robotparser.RobotFileParser:
         parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
         try:
-            response = await self.client.get(origin + "/robots.txt", follow_redirects=True, timeout=self.timeout_s)
-        except httpx.HTTPError as exc:
-            logger.warning("%s/robots.txt could not be fetched (%s); treating the host as disallowed", origin, exc)
+            status, text = await self.transport.get_text(origin + "/robots.txt", timeout_s=self.timeout_s,
+                                                         max_bytes=ROBOTS_MAX_BYTES)
+        except TransportError as exc:
+            logger.warning("%s/robots.txt could not be fetched (%s); treating the host as disallowed", origin, exc.detail)
             parser.disallow_all = True
             return parser
-        if response.status_code >= 500:
-            logger.warning("%s/robots.txt returned HTTP %s; treating the host as disallowed", origin, response.status_code)
+        if status >= 500:
+            logger.warning("%s/robots.txt returned HTTP %s; treating the host as disallowed", origin, status)
             parser.disallow_all = True
-        elif response.status_code >= 400:
+        elif status >= 400:
             parser.allow_all = True
         else:
-            parser.parse(response.content[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace").splitlines())
+            parser.parse(text.splitlines())
         return parser
 
 
 class AsyncFetcher:
-    """Fetches image URLs with one shared ``httpx.AsyncClient``; many calls run at once on one event loop.
+    """Fetches image URLs through one shared transport; many calls run at once on one event loop.
+
+    ``transport`` is an :class:`~demographic2art.images.client.AiohttpTransport` or
+    :class:`~demographic2art.images.client.HttpxTransport` (an ``httpx.AsyncClient`` is
+    wrapped in the latter), so the rules below are written once for both clients.
 
     Per-host connection limits use one ``asyncio.Semaphore`` per host; the rate limit
     and Retry-After pauses use :class:`HostGate`. Waits (rate limit, Retry-After within
-    the cap, backoff) are ``asyncio.sleep``, so a waiting URL holds no thread.
+    the cap, backoff) are ``asyncio.sleep``, so a waiting URL occupies no thread.
     """
 
-    def __init__(self, client: httpx.AsyncClient, config: FetchConfig, *,
+    def __init__(self, transport, config: FetchConfig, *,
                  on_pause: Callable[[str, float], None] | None = None) -> None:
-        self.client = client
+        if isinstance(transport, httpx.AsyncClient):
+            transport = HttpxTransport(transport)
+        self.transport = transport
         self.config = config
         self.on_pause = on_pause
         self.gate = HostGate(config.per_host, config.rate_limit_per_host, config.rate_burst)
-        self.robots = AsyncRobotsCache(client, config.user_agent, timeout_s=min(config.timeout_s, 10.0))
+        self.robots = AsyncRobotsCache(transport, config.user_agent, timeout_s=min(config.timeout_s, 10.0))
         self._slots: dict[str, asyncio.Semaphore] = {}
 
     def _slot(self, host: str) -> asyncio.Semaphore:
@@ -270,20 +278,15 @@ class AsyncFetcher:
                 continue
             return result
 
-    def _timeout(self, deadline: float) -> httpx.Timeout:
+    def _timeouts(self, deadline: float) -> dict[str, float]:
         remaining = max(0.001, deadline - time.monotonic())
-        config = self.config
-        return httpx.Timeout(
-            connect=min(config.connect_timeout_s, remaining),
-            read=min(config.read_timeout_s, remaining),
-            write=min(config.read_timeout_s, remaining),
-            pool=remaining,
-        )
+        return {"connect_s": min(self.config.connect_timeout_s, remaining),
+                "read_s": min(self.config.read_timeout_s, remaining)}
 
     async def _attempt(self, url: str, deadline: float) -> FetchResult:
         """Make one request, following redirects, with everything bounded by ``deadline``.
 
-        ``asyncio.timeout`` cancels the attempt at the deadline wherever it waits, so a
+        ``asyncio.timeout_at`` cancels the attempt at the deadline wherever it waits, so a
         body that trickles or stalls ends at the deadline, not a read timeout later.
         """
         current = [url]
@@ -292,21 +295,11 @@ class AsyncFetcher:
                 return await self._follow(current, deadline)
         except TimeoutError:
             return _timed_out(current[0], self.config.timeout_s)
-        except httpx.TimeoutException as exc:
-            if time.monotonic() >= deadline - 0.01:
+        except TransportError as exc:
+            if exc.reason == "timeout" and time.monotonic() >= deadline - 0.01:
                 return _timed_out(current[0], self.config.timeout_s)
-            return FetchResult(status="failed", reason="timeout", final_url=current[0], transient=True,
-                               detail=f"{type(exc).__name__}: {exc}")
-        except (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
-            return FetchResult(status="failed", reason="connection_error", final_url=current[0], transient=True,
-                               detail=f"{type(exc).__name__}: {exc}")
-        except httpx.DecodingError as exc:
-            return FetchResult(status="failed", reason="content_decoding_error", final_url=current[0], detail=str(exc))
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            return FetchResult(status="failed", reason="invalid_url", final_url=current[0], detail=str(exc))
-        except httpx.HTTPError as exc:
-            return FetchResult(status="failed", reason="http_error", final_url=current[0], transient=True,
-                               detail=f"{type(exc).__name__}: {exc}")
+            return FetchResult(status="failed", reason=exc.reason, final_url=current[0], transient=exc.transient,
+                               detail=exc.detail)
 
     async def _follow(self, current: list[str], deadline: float) -> FetchResult:
         hops = 0
@@ -314,37 +307,37 @@ class AsyncFetcher:
             if self.config.respect_robots and not await self.robots.allowed(current[0]):
                 return FetchResult(status="rejected", reason="robots_txt", final_url=current[0],
                                    detail=f"robots.txt disallows {current[0]}")
-            async with self.client.stream("GET", current[0], timeout=self._timeout(deadline)) as response:
-                if response.status_code in REDIRECT_CODES:
-                    location = response.headers.get("Location")
+            async with self.transport.get(current[0], **self._timeouts(deadline)) as reply:
+                if reply.status in REDIRECT_CODES:
+                    location = reply.header("Location")
                     if not location:
                         return FetchResult(status="failed", reason="redirect_without_location",
-                                           http_status=response.status_code, final_url=current[0])
+                                           http_status=reply.status, final_url=current[0])
                     hops += 1
                     if hops > self.config.max_redirects:
                         return FetchResult(status="failed", reason="too_many_redirects",
-                                           http_status=response.status_code, final_url=current[0],
+                                           http_status=reply.status, final_url=current[0],
                                            detail=f"more than {self.config.max_redirects} redirects")
-                    current[0] = str(response.url.join(location))
+                    current[0] = self.transport.join(reply.url, location)
                     continue
-                return await self._read(response)
+                return await self._read(reply)
 
-    async def _read(self, response: httpx.Response) -> FetchResult:
-        status = response.status_code
-        final_url = str(response.url)
+    async def _read(self, reply: Reply) -> FetchResult:
+        status = reply.status
+        final_url = reply.url
         if status != 200:
-            retry_after = parse_retry_after(response.headers.get("Retry-After")) if status in OVERLOAD_CODES else None
+            retry_after = parse_retry_after(reply.header("Retry-After")) if status in OVERLOAD_CODES else None
             final = "rate_limited" if status == 429 else "failed"
             return FetchResult(status=final, reason=f"http_{status}", http_status=status, final_url=final_url,
                                transient=status >= 500 or status == 429, retry_after_s=retry_after)
-        if self.config.respect_robots and x_robots_forbids(response.headers.get_list("X-Robots-Tag"), self.config.user_agent):
+        if self.config.respect_robots and x_robots_forbids(reply.values("X-Robots-Tag"), self.config.user_agent):
             return FetchResult(status="rejected", reason="x_robots_tag", http_status=status, final_url=final_url,
                                detail="X-Robots-Tag forbids AI use (noai or noimageai)")
-        declared = response.headers.get("Content-Length", "")
+        declared = reply.header("Content-Length") or ""
         if declared.isdigit() and int(declared) > self.config.max_bytes:
             return _too_large(status, final_url, self.config.max_bytes)
         body = bytearray()
-        async for chunk in response.aiter_bytes():
+        async for chunk in reply.chunks:
             body += chunk
             if len(body) > self.config.max_bytes:
                 return _too_large(status, final_url, self.config.max_bytes)
