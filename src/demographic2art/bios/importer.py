@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import lzma
 import os
 import tarfile
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
@@ -100,14 +102,21 @@ def iter_saved_pages(
         raise InvalidValueError(
             f"page source {source} is neither a folder nor a tar archive; pass a folder of html files or html.tar.xz"
         )
-    with tarfile.open(source, "r:*") as archive:
-        for member in archive:
-            name = os.path.basename(member.name)
-            if not member.isfile() or not name.endswith(".html"):
-                continue
-            key = normalise_slug(name[: -len(".html")])
-            if wanted is not None and key not in wanted:
-                continue
-            handle = archive.extractfile(member)
-            if handle is not None:
-                yield key, handle.read()
+    try:
+        with tarfile.open(source, "r:*") as archive:
+            for member in archive:
+                name = os.path.basename(member.name)
+                if not member.isfile() or not name.endswith(".html"):
+                    continue
+                key = normalise_slug(name[: -len(".html")])
+                if wanted is not None and key not in wanted:
+                    continue
+                handle = archive.extractfile(member)
+                if handle is not None:
+                    yield key, handle.read()
+    except (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, OSError) as exc:
+        # A truncated .xz stream raises EOFError, which click would report as "Aborted!".
+        raise InvalidValueError(
+            f"page archive {source} is truncated or corrupt ({type(exc).__name__}: {exc}); "
+            "download or pack the archive again"
+        ) from exc

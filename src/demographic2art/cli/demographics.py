@@ -120,6 +120,8 @@ def evaluate_command(
             f"coverage {_percent(values['coverage'])}  (both {values['both']})"
         )
     console.print(f"disagreements {len(report['disagreements'])} (see --json)")
+    if report["invalid_reference"]:
+        console.print(f"{len(report['invalid_reference'])} reference years are not integers and count as missing (see --json)")
 
 
 @app.command("compare")

@@ -117,18 +117,9 @@ def evaluate(
     """
     pages_dir = os.fspath(pages_dir)
     if not os.path.isdir(pages_dir):
-        raise MissingFileError(f"pages folder {pages_dir} does not exist; unpack the saved pages there first")
-    if not os.path.isfile(reference_tsv):
-        raise MissingFileError(f"reference table {reference_tsv} does not exist; pass the TSV of reference values")
-    with open(reference_tsv, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InvalidValueError(
-                f"reference table {reference_tsv} lacks the columns {', '.join(missing)}; "
-                f"it must be tab-separated with {', '.join(REFERENCE_COLUMNS)}"
-            )
-        reference_rows = sorted(reader, key=lambda r: r["slug"])
+        problem = "is a file, not a folder" if os.path.exists(pages_dir) else "does not exist"
+        raise MissingFileError(f"pages folder {pages_dir} {problem}; unpack the saved pages into a folder and pass it")
+    reference_rows = _read_reference(reference_tsv)
     if limit is not None:
         reference_rows = reference_rows[:limit]
     known = {r.artist_key: r for r in extracted} if extracted is not None else {}
@@ -138,6 +129,7 @@ def evaluate(
     triage: Counter[str] = Counter()
     stats = {f: Counter() for f in FIELDS}
     disagreements: list[dict] = []
+    invalid_reference = _invalid_reference_years(reference_rows)
     missing_pages = []
     for row in reference_rows:
         slug = row["slug"]
@@ -211,7 +203,45 @@ def evaluate(
         "fields": fields,
         "judgements": dict(judgement_stats),
         "disagreements": disagreements,
+        "invalid_reference": invalid_reference,
     }
+
+
+def _read_reference(reference_tsv: str | os.PathLike[str]) -> list[dict]:
+    """Read the reference TSV and return its rows sorted by slug, after checking its file, encoding and columns."""
+    if not os.path.isfile(reference_tsv):
+        problem = "is a folder, not a file" if os.path.isdir(reference_tsv) else "does not exist"
+        raise MissingFileError(f"reference table {reference_tsv} {problem}; pass the TSV of reference values")
+    try:
+        with open(reference_tsv, encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle, delimiter="\t")
+            missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InvalidValueError(
+                    f"reference table {reference_tsv} lacks the columns {', '.join(missing)}; "
+                    f"it must be tab-separated with {', '.join(REFERENCE_COLUMNS)}"
+                )
+            return sorted(reader, key=lambda r: r["slug"] or "")
+    except UnicodeDecodeError as exc:
+        raise InvalidValueError(
+            f"reference table {reference_tsv} is not UTF-8 text (byte {exc.start}); save it as UTF-8 tab-separated values"
+        ) from exc
+
+
+def _invalid_reference_years(rows: list[dict]) -> list[dict]:
+    """Return ``{slug, field, value}`` for each non-empty reference year that is not an integer.
+
+    Such values count as missing reference values, so the report lists them for review.
+    """
+    invalid = []
+    for row in rows:
+        for field in ("birth_year", "death_year"):
+            raw = (row.get(field) or "").strip()
+            if raw and _reference_value(row, field) is None:
+                invalid.append({"slug": row["slug"], "field": field, "value": raw})
+    if invalid:
+        logger.warning("%d reference years are not integers and count as missing, first: %s", len(invalid), invalid[0])
+    return invalid
 
 
 def load_extracted_records(folder: str | os.PathLike[str]) -> list[Demographics]:
@@ -219,11 +249,22 @@ def load_extracted_records(folder: str | os.PathLike[str]) -> list[Demographics]
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
         raise MissingFileError(f"extracted records folder {folder} does not exist; pass the demographics/json folder")
+    from pydantic import ValidationError
+
     records = []
     for name in sorted(os.listdir(folder)):
         if name.endswith(".json"):
-            with open(os.path.join(folder, name), encoding="utf-8") as handle:
-                records.append(Demographics.model_validate_json(handle.read()))
+            path = os.path.join(folder, name)
+            with open(path, "rb") as handle:
+                data = handle.read()
+            try:
+                records.append(Demographics.model_validate_json(data))
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                raise InvalidValueError(
+                    f"extracted record {path} is not a demographics record ({error['msg']}); "
+                    "extract again with 'd2a demographics extract' or remove the file"
+                ) from exc
     return records
 
 
@@ -234,9 +275,18 @@ def load_judgements(path: str | os.PathLike[str] | None = None) -> dict[tuple[st
     else:
         if not os.path.isfile(path):
             raise MissingFileError(f"judgements file {path} does not exist; pass a JSON list of judgements")
-        with open(path, encoding="utf-8") as handle:
+        with open(path, "rb") as handle:
             text = handle.read()
-    entries = json.loads(text)
+    try:
+        entries = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidValueError(f"judgements file {path} is not valid JSON ({exc}); fix it or pass --no-judgements") from exc
+    required = ("slug", "field", "reference", "quote")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and all(k in e for k in required) for e in entries):
+        raise InvalidValueError(
+            f"judgements file {path} is not a JSON list of objects with {', '.join(required)}; "
+            "fix it or pass --no-judgements"
+        )
     return {(entry["slug"], entry["field"]): entry for entry in entries}
 
 
