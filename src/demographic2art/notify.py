@@ -52,7 +52,10 @@ def check_notify_urls(urls: Sequence[str] | None) -> list[str]:
         return []
     apprise = _apprise()
     for url in urls:
-        if not apprise.Apprise().add(url):
+        # apprise logs its own ERROR line for an unknown URL; the InvalidValueError below replaces it.
+        with _apprise_messages():
+            accepted = apprise.Apprise().add(url)
+        if not accepted:
             raise InvalidValueError(
                 f"notification URL {_redact(url)!r} is not understood by apprise; "
                 "use a service URL such as json://host:port/path, mailto://... or slack://..."

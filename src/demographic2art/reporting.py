@@ -74,6 +74,8 @@ class JobRecord:
     summary: str | None = None
     error: str | None = None
     workspace: str | None = None
+    # Start time in nanoseconds since the epoch: orders runs that start within the same second.
+    started_ns: int = field(default_factory=time.time_ns)
 
     def record_path(self) -> str:
         """Return the workspace path of this record."""
@@ -114,7 +116,7 @@ def read_records(workspace: Workspace) -> list[JobRecord]:
                 records.append(JobRecord(**{k: v for k, v in values.items() if k in JobRecord.__dataclass_fields__}))
             except (ValueError, TypeError) as exc:
                 logger.warning("run record %s skipped: %s", path, exc)
-    return sorted(records, key=lambda r: (r.started, r.run_id))
+    return sorted(records, key=lambda r: (r.started, r.started_ns or 0, r.run_id))
 
 
 def latest_records(workspace: Workspace) -> dict[str, JobRecord]:
@@ -212,6 +214,7 @@ class ProgressTracker:
         self._lock = threading.Lock()
         self._started = time.monotonic()
         self._last_log = self._started
+        self._logged_done = 0
         self._bar = None
         self._task = None
         if show_bar:
@@ -280,10 +283,14 @@ class ProgressTracker:
         return f"{self.label}: {self.done}{of_total} done ({counts}), {self.rate:.1f} items/s"
 
     def log_summary(self) -> None:
+        self._logged_done = self.done
         logger.info("%s", self.summary_line())
 
     def close(self) -> None:
-        """Stop the progress bar, leaving its last state on the terminal."""
+        """Log the final summary line unless it was the last one logged, and stop the progress bar."""
+        # Items that end within log_interval_s of the last line would otherwise never reach the log.
+        if self.done != self._logged_done:
+            self.log_summary()
         if self._bar is not None:
             self._bar.stop()
             self._bar = None

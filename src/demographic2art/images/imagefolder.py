@@ -82,13 +82,26 @@ def catalog_fields(
 
 
 def stored_rows(workspace: Workspace) -> list[dict[str, Any]]:
-    """Return the manifest rows with status ``ok``, sorted by key."""
+    """Return the manifest rows with status ``ok`` whose file exists, sorted by key.
+
+    Rows whose file was deleted since the download are left out with one warning, so
+    ``metadata.jsonl`` and the WebDataset shards name only images that can be read.
+    """
     storage = workspace.storage
     if not storage.exists(MANIFEST_PATH):
         return []
     frame = storage.read_parquet(MANIFEST_PATH, columns=["key", "status", "file", "sha256", "updated"])
     frame = frame[frame["status"] == "ok"].sort_values("key")
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    # One listing of the files folder instead of one existence check per row, which matters on object storage.
+    present = set(storage.glob(f"{FILES_DIR}/**"))
+    missing = [row["key"] for row in rows if row["file"] not in present]
+    if missing:
+        logger.warning(
+            "%d stored images are missing from %s (first: %s); rerun 'd2a images download' to fetch them again",
+            len(missing), FILES_DIR, missing[0],
+        )
+    return [row for row in rows if row["file"] in present]
 
 
 def caption_texts(workspace: Workspace) -> dict[str, str]:
@@ -112,6 +125,13 @@ def metadata_records(
         fields = catalog_fields(workspace, {row["key"] for row in rows}, source=source, url_column=url_column)
     except FileNotFoundError:
         logger.info("no source table to read catalog fields from; metadata.jsonl has file names and keys only")
+        fields = {}
+    except UnicodeDecodeError as exc:
+        # The download reads only the URL and key columns, so other columns can hold bytes it never decoded.
+        logger.warning(
+            "source table %s is not UTF-8 text (%s); metadata.jsonl has file names and keys only, "
+            "save the table as UTF-8 and rerun to add the catalog fields", source, exc.reason,
+        )
         fields = {}
     texts = caption_texts(workspace)
     prefix = f"{FILES_DIR}/"
