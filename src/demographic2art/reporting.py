@@ -112,11 +112,27 @@ def read_records(workspace: Workspace) -> list[JobRecord]:
     for folder in sorted({IMAGES_RUNS_DIR, COMMAND_RUNS_DIR}):
         for path in storage.glob(f"{folder}/*.json"):
             try:
-                values = storage.read_json(path)
-                records.append(JobRecord(**{k: v for k, v in values.items() if k in JobRecord.__dataclass_fields__}))
+                records.append(_parse_record(storage.read_json(path)))
             except (ValueError, TypeError) as exc:
                 logger.warning("run record %s skipped: %s", path, exc)
     return sorted(records, key=lambda r: (r.started, r.started_ns or 0, r.run_id))
+
+
+def _parse_record(values: Any) -> JobRecord:
+    """Return the :class:`JobRecord` of a parsed JSON record; raise ValueError for any other shape."""
+    if not isinstance(values, dict):
+        raise ValueError(f"a run record is a JSON object, not {type(values).__name__}")
+    for name in ("command", "run_id", "started", "state"):
+        if name in values and not isinstance(values[name], str):
+            raise ValueError(f"field {name} is {values[name]!r}, not a string")
+    if not isinstance(values.get("counts", {}), dict):
+        raise ValueError(f"field counts is {values['counts']!r}, not an object")
+    if not isinstance(values.get("started_ns", 0), int):
+        raise ValueError(f"field started_ns is {values['started_ns']!r}, not an integer")
+    known = {k: v for k, v in values.items() if k in JobRecord.__dataclass_fields__}
+    # Records written before started_ns existed sort by their start second only.
+    known.setdefault("started_ns", 0)
+    return JobRecord(**known)
 
 
 def latest_records(workspace: Workspace) -> dict[str, JobRecord]:

@@ -111,3 +111,16 @@ def test_final_summary_logged_on_close(caplog):
         tracker.close()
     lines = [record.getMessage() for record in caplog.records if record.name == "demographic2art.reporting"]
     assert lines == ["images: 2 of 2 done (failed 1, ok 1), " + lines[-1].rsplit(", ", 1)[1]]
+
+
+def test_status_skips_malformed_records(tmp_path, capsys):
+    _download(tmp_path)
+    runs = tmp_path / "ws/images/runs"
+    (runs / "zz-list.json").write_text("[1, 2]", encoding="utf-8")
+    (runs / "zz-binary.json").write_bytes(b"\xff\xfe\x00")
+    (runs / "zz-types.json").write_text(json.dumps({"command": 5, "run_id": None, "started": None}), encoding="utf-8")
+    (runs / "zz-missing.json").write_text(json.dumps({"state": "finished"}), encoding="utf-8")
+    code = main(["status", "-w", str(tmp_path / "ws")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "images download        finished" in out
