@@ -16,6 +16,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("D2A_SHARED", REPO.parent / "shared")).resolve()
 CACHE = REPO / ".cache"
+# Idle OpenMP threads sleep instead of spinning, as in the d2a command: torch runs many times
+# slower on a loaded machine otherwise.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _need(path: Path, what: str) -> Path:

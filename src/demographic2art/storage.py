@@ -119,7 +119,15 @@ class Storage:
         self.write_bytes(relpath, text.encode("utf-8"))
 
     def read_json(self, relpath: str) -> Any:
-        return json.loads(self.read_bytes(relpath))
+        """Return the parsed JSON file; a file that does not parse raises one error naming it."""
+        data = self.read_bytes(relpath)
+        try:
+            return json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidValueError(
+                f"{self.path(relpath)} is not valid JSON ({exc}); restore it, or delete it and rerun "
+                "the command that writes it"
+            ) from exc
 
     def write_json(self, relpath: str, value: Any) -> None:
         self.write_text(relpath, json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -61,7 +61,7 @@ def test_garbage_best_run_file_status_exits_2(capsys, workspace):
     workspace.storage.write_text("runs/best.json", "{\"run\": ")
     code, err = _run(capsys, "status", "-w", workspace.url)
     assert code == 2
-    assert err.startswith("error: an input file is not valid JSON")
+    assert err.startswith(f"error: {workspace.url}/runs/best.json is not valid JSON")
     assert err.count("\n") == 1
 
 

@@ -66,3 +66,12 @@ def test_local_path_refused_for_remote(tmp_path):
     with pytest.raises(InvalidValueError, match="not a local folder"):
         storage.local_path("x.txt")
     assert not os.path.exists("bucket")
+
+
+def test_garbage_json_names_file(tmp_path):
+    storage = Storage(str(tmp_path))
+    storage.write_text("runs/best.json", "{not json")
+    with pytest.raises(InvalidValueError) as info:
+        storage.read_json("runs/best.json")
+    assert str(tmp_path / "runs" / "best.json") in str(info.value)
+    assert "not valid JSON" in str(info.value)

@@ -76,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     from pydantic import ValidationError
     from typer._click import exceptions as typer_click
 
+    from ..generate.threads import prefer_passive_openmp
+
+    # Before any command imports torch: idle OpenMP threads sleep instead of spinning.
+    prefer_passive_openmp()
     try:
         result = app(args=argv, standalone_mode=False)
     except UserError as exc:
