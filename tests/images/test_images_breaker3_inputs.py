@@ -7,10 +7,12 @@ import logging
 import tarfile
 
 import pandas as pd
+import pytest
 from server import ScriptedServer
 from test_images_progress import JPEG, ok_route
 
 from demographic2art.cli.main import main
+from demographic2art.errors import InvalidValueError
 from demographic2art.images import download_images
 from demographic2art.images.imagefolder import METADATA_PATH
 from demographic2art.images.webdataset import write_webdataset
@@ -124,3 +126,24 @@ def test_status_skips_malformed_records(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "images download        finished" in out
+
+
+def test_resume_other_max_side_rejected(tmp_path, capsys):
+    _download(tmp_path, max_side=64)
+    code = main(["images", "download", "-w", str(tmp_path / "ws"), "--source", str(tmp_path / "source.csv"),
+                 "--max-side", "32"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "were made with --max-side 64, not 32" in err
+
+
+def test_resume_other_resize_rejected(tmp_path):
+    _download(tmp_path, max_side=64)
+    with pytest.raises(InvalidValueError, match="--resize 'keep', not 'center-crop'"):
+        download_images(tmp_path / "ws", source=tmp_path / "source.csv", max_side=64, resize_mode="center_crop")
+
+
+def test_resume_same_settings_allowed(tmp_path):
+    _download(tmp_path, max_side=64)
+    summary = download_images(tmp_path / "ws", source=tmp_path / "source.csv", max_side=64, decode_processes=0)
+    assert summary.counts == {"skipped": 2}

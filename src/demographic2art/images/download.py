@@ -236,6 +236,12 @@ def download_images(
         if not dry_run:
             merge_parts(storage)
         ledger = load_ledger(storage)
+        _check_stored_encoding(
+            workspace,
+            ledger,
+            {"max_side": max_side, "resize_mode": resize_mode, "image_format": image_format,
+             "quality": quality, "original_size": original_size},
+        )
         summary = DownloadSummary(dry_run=dry_run, manifest_path=f"{workspace.url}/{MANIFEST_PATH}")
         skipped: Counter[str] = Counter()
         shard_size = int(shard_size)
@@ -370,6 +376,32 @@ def download_images(
             _fill_record(record, summary)
     logger.info("images: %s in %.1f s", summary.counts, summary.duration_s)
     return summary
+
+
+# Option names of the command line for the encoding settings a resumed run must keep.
+ENCODING_OPTIONS = {"max_side": "--max-side", "resize_mode": "--resize", "image_format": "image_format",
+                    "quality": "quality", "original_size": "--original-size"}
+
+
+def _check_stored_encoding(workspace: Workspace, ledger, requested: dict[str, Any]) -> None:
+    """Raise :class:`InvalidValueError` when stored images were encoded with other settings than ``requested``.
+
+    A rerun skips the images already stored, so changing an encoding setting halfway
+    would leave a folder of mixed sizes or formats.
+    """
+    if not any(status == "ok" for status, _reason, _file in ledger.values()):
+        return
+    previous = workspace.settings().get("images", {})
+    for name, value in requested.items():
+        if name not in previous or previous[name] == value:
+            continue
+        option = ENCODING_OPTIONS[name]
+        if name == "resize_mode":
+            previous[name], value = previous[name].replace("_", "-"), value.replace("_", "-")
+        raise InvalidValueError(
+            f"the stored images of {workspace.url} were made with {option} {previous[name]!r}, not {value!r}; "
+            f"pass {option} {previous[name]!r} to resume, or use a new workspace (-w) for the new setting"
+        )
 
 
 def _decoded_rows(source, planned: Iterator[PlannedImage]) -> Iterator[PlannedImage]:
