@@ -12,7 +12,8 @@ import torch
 
 from conftest import write_training_workspace
 from demographic2art.errors import InvalidValueError, NonFiniteError
-from demographic2art.train import LossGuard, TrainConfig, train_lora
+from demographic2art.train import TrainConfig, train_lora
+from train_helpers import StopAt
 
 
 def _with_attributes(workspace):
@@ -148,18 +149,6 @@ def test_latent_cache_matches_fresh_encoding(tiny_model, tmp_path):
     other_size = LatentCache(workspace.storage, "tiny")
     encode_distributions(vae, load_training_set(workspace, tokenizer, 128), other_size, "cpu")
     assert other_size.hits == 0
-
-
-class StopAt(LossGuard):
-    """Raises at one step, as an interrupted job would stop."""
-
-    def __init__(self, step: int):
-        self.step = step
-
-    def check(self, step, loss):
-        super().check(step, loss)
-        if step == self.step:
-            raise KeyboardInterrupt(f"stopped at step {step}")
 
 
 def _resume_config(model, run_name, **values):
