@@ -233,6 +233,8 @@ def test_dry_run_plans_without_network(tmp_path):
 def test_invalid_source_raises(tmp_path):
     with pytest.raises(MissingFileError, match="does not exist"):
         download_images(tmp_path / "ws", source=tmp_path / "absent.csv")
+    with pytest.raises(InvalidValueError, match="is a folder, not a file"):
+        download_images(tmp_path / "ws", source=tmp_path)
     with pytest.raises(InvalidValueError, match="column 'picture'"):
         download_images(tmp_path / "ws", source=_source(tmp_path, ["http://127.0.0.1:9/a.jpg"]), url_column="picture")
 

@@ -60,20 +60,32 @@ def key_from_image_url(image_url: str) -> str:
     return f"{artist}/{painting}"
 
 
+def _check_catalog(workspace: Workspace) -> None:
+    if not workspace.storage.exists(CATALOG_ARTWORKS):
+        raise MissingFileError(
+            f"{workspace.url}/{CATALOG_ARTWORKS} does not exist; run 'd2a catalog' first "
+            "or pass --source with a CSV or Parquet file of image URLs"
+        )
+
+
+def _source_file(source: str | os.PathLike[str]) -> Path:
+    """Return ``source`` as a path, or raise one error when it is missing or a folder."""
+    path = Path(source)
+    if path.is_dir():
+        raise InvalidValueError(f"source {path} is a folder, not a file; pass a CSV or Parquet file of image URLs")
+    if not path.is_file():
+        raise MissingFileError(f"source file {path} does not exist; pass a CSV or Parquet file of image URLs")
+    return path
+
+
 def read_source(workspace: Workspace, source: str | os.PathLike[str] | None):
     """Return the artwork table: ``source`` (CSV or Parquet) or the workspace catalog."""
     import pandas as pd
 
     if source is None:
-        if not workspace.storage.exists(CATALOG_ARTWORKS):
-            raise MissingFileError(
-                f"{workspace.url}/{CATALOG_ARTWORKS} does not exist; run 'd2a catalog' first "
-                "or pass --source with a CSV or Parquet file of image URLs"
-            )
+        _check_catalog(workspace)
         return workspace.storage.read_parquet(CATALOG_ARTWORKS)
-    path = Path(source)
-    if not path.is_file():
-        raise MissingFileError(f"source file {path} does not exist; pass a CSV or Parquet file of image URLs")
+    path = _source_file(source)
     name = path.name.lower()
     if name.endswith(".parquet"):
         return pd.read_parquet(path)
@@ -123,17 +135,11 @@ def iter_source_batches(
     import pyarrow.parquet as pq
 
     if source is None:
-        if not workspace.storage.exists(CATALOG_ARTWORKS):
-            raise MissingFileError(
-                f"{workspace.url}/{CATALOG_ARTWORKS} does not exist; run 'd2a catalog' first "
-                "or pass --source with a CSV or Parquet file of image URLs"
-            )
+        _check_catalog(workspace)
         with workspace.storage.open(CATALOG_ARTWORKS, "rb") as handle:
             yield from _parquet_batches(pq.ParquetFile(handle), batch_rows, columns)
         return
-    path = Path(source)
-    if not path.is_file():
-        raise MissingFileError(f"source file {path} does not exist; pass a CSV or Parquet file of image URLs")
+    path = _source_file(source)
     name = path.name.lower()
     if name.endswith(".parquet"):
         yield from _parquet_batches(pq.ParquetFile(path), batch_rows, columns)
