@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -43,3 +45,32 @@ def test_cli_rejects_unknown_crop(tiny_model, tmp_path, capsys):
     status = main(["train", "-w", str(tmp_path / "ws"), "--model", str(tiny_model), "--crop", "diagonal"])
     assert status == 2
     assert "invalid training setting crop" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_options_reach_config(tiny_model, tmp_path):
+    write_training_workspace(tmp_path / "ws")
+    result = _train(
+        tmp_path / "ws", tiny_model, "--steps", "1", "--lr", "0.002", "--rank", "2", "--alpha", "3", "--seed", "7",
+        "--batch-size", "2", "--gradient-accumulation-steps", "2", "--resolution", "64", "--train-text-encoder",
+        "--text-encoder-lr", "0.003", "--lr-scheduler", "linear", "--lr-warmup-steps", "1", "--min-snr-gamma", "5",
+        "--noise-offset", "0.05", "--run-name", "options", "--lora-dropout", "0.2", "--max-grad-norm", "0.5",
+        "--adam-weight-decay", "0", "--gradient-checkpointing", "--crop", "random", "--random-flip",
+        "--no-cache-latents", "--max-images", "3", "--checkpointing-steps", "1", "--checkpoints-total-limit", "1",
+        "--validation-steps", "1", "--sample-prompt", "a baroque painting", "--sample-seed", "9", "--sample-steps", "1",
+        "--sample-inference-steps", "2", "--report-to", "tensorboard",
+    )
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "ws" / "runs" / "options" / "config.json").read_text())
+    expected = {
+        "steps": 1, "learning_rate": 0.002, "rank": 2, "alpha": 3.0, "seed": 7, "batch_size": 2,
+        "gradient_accumulation_steps": 2, "resolution": 64, "train_text_encoder": True,
+        "text_encoder_learning_rate": 0.003, "lr_scheduler": "linear", "lr_warmup_steps": 1, "min_snr_gamma": 5.0,
+        "noise_offset": 0.05, "run_name": "options", "lora_dropout": 0.2, "max_grad_norm": 0.5,
+        "adam_weight_decay": 0.0, "gradient_checkpointing": True, "crop": "random", "random_flip": True,
+        "cache_latents": False, "max_images": 3, "checkpointing_steps": 1, "checkpoints_total_limit": 1,
+        "validation_steps": 1, "sample_prompts": ["a baroque painting"], "sample_seeds": [9], "sample_steps": 1,
+        "sample_inference_steps": 2, "report_to": ["tensorboard"],
+    }
+    for name, value in expected.items():
+        assert saved[name] == value, name

@@ -197,3 +197,19 @@ def test_resume_text_encoder_with_accumulation(tiny_model, tmp_path):
     actual_state = _checkpoint_state(workspace, "resumed", 10)
     _assert_tensors_equal(actual_state["optimizer"], expected_state["optimizer"], "optimizer")
     assert actual_state["lr_scheduler"]["last_epoch"] == expected_state["lr_scheduler"]["last_epoch"]
+
+
+@pytest.mark.slow
+def test_warmup_and_split_all(tiny_model, tmp_path):
+    workspace = write_training_workspace(tmp_path / "ws")
+    config = TrainConfig(
+        model=str(tiny_model), steps=3, learning_rate=1e-3, lr_scheduler="constant_with_warmup", lr_warmup_steps=2,
+        split="all", run_name="warmup", report_to=(),
+    )
+    train_lora(workspace, config)
+    rows = list(csv.DictReader(io.StringIO(workspace.storage.read_text("runs/warmup/loss.csv"))))
+    # The rate rises linearly over the 2 warm-up steps, then stays at lr.
+    assert [float(row["lr"]) for row in rows] == pytest.approx([5e-4, 1e-3, 1e-3])
+    summary = workspace.storage.read_json("runs/warmup/summary.json")
+    # split="all" trains on the held-out image too (4 images, 1 of them in the validation split).
+    assert summary["data"]["images"] == 4
