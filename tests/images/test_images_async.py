@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from demographic2art.images.client import build_async_client, ssl_context
+from demographic2art.images.client import AiohttpTransport, HttpxTransport, build_async_client, ssl_context
 from demographic2art.images.decode import EncodeOptions
 from demographic2art.images.engine import EngineSettings, _share, run_items
 from demographic2art.images.fetch import AsyncFetcher, FetchConfig
@@ -129,3 +129,55 @@ def test_two_processes_store_every_image(tmp_path):
     stored = sorted(p.name for p in (tmp_path / "ws" / "images" / "ada-lin").iterdir())
     assert stats.counts["ok"] == 8
     assert stored == sorted(f"work-{n}.jpg" for n in range(8))
+
+
+def _transports():
+    return {
+        "httpx": lambda: HttpxTransport(build_async_client(user_agent="d2a-test", concurrency=4)),
+        "aiohttp": lambda: AiohttpTransport(user_agent="d2a-test", concurrency=4),
+    }
+
+
+@pytest.mark.parametrize("name", ["httpx", "aiohttp"])
+def test_transports_give_same_results(name):
+    body = _jpeg_hex()
+    routes = {
+        "/r/start.jpg": [{"status": 302, "headers": {"Location": "/r/end.jpg"}}],
+        "/r/end.jpg": [{"status": 200, "body_bytes": body, "gzip": True}],
+        "/r/gone.jpg": [{"status": 404}],
+        "/r/loop.jpg": [{"status": 301, "headers": {"Location": "/r/loop.jpg"}}],
+    }
+    config = FetchConfig(retries=0, respect_robots=False, max_redirects=3)
+
+    async def main(urls):
+        transport = _transports()[name]()
+        try:
+            fetcher = AsyncFetcher(transport, config)
+            return [await fetcher.fetch(url) for url in urls]
+        finally:
+            await transport.aclose()
+
+    with ScriptedServer({"routes": routes}) as server:
+        moved, gone, looping = asyncio.run(main([server.url(p) for p in ("/r/start.jpg", "/r/gone.jpg", "/r/loop.jpg")]))
+        end_url = server.url("/r/end.jpg")
+    assert (moved.status, moved.final_url) == ("ok", end_url)
+    assert moved.body == bytes.fromhex(body)
+    assert (gone.status, gone.reason) == ("failed", "http_404")
+    assert (looping.status, looping.reason) == ("failed", "too_many_redirects")
+
+
+@pytest.mark.parametrize("name", ["httpx", "aiohttp"])
+def test_transports_report_refused_connection(name):
+    with ScriptedServer({"routes": {}}) as server:
+        closed_url = server.url("/c/any.jpg")
+    config = FetchConfig(retries=0, respect_robots=False, timeout_s=5.0)
+
+    async def main():
+        transport = _transports()[name]()
+        try:
+            return await AsyncFetcher(transport, config).fetch(closed_url)
+        finally:
+            await transport.aclose()
+
+    result = asyncio.run(main())
+    assert (result.status, result.reason, result.transient) == ("failed", "connection_error", True)
