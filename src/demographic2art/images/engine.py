@@ -3,11 +3,11 @@
 :func:`run_items` takes planned images tagged with their shard number, keeps at most
 ``2 x concurrency`` of them in flight (the input is never held whole), and writes each
 shard's part of the ledger once all its rows are final. Each download runs on an
-asyncio event loop with one ``httpx.AsyncClient``; its body is decoded, resized,
-encoded and written on a small thread pool of the same process, so bodies never
-travel between processes. With several processes, each worker process runs its own
-loop, client and decode threads; the Ray engine runs the same function once per
-shard inside each task.
+asyncio event loop with one async HTTP transport (aiohttp, else httpx). Its body is
+decoded, resized, encoded and written on a small thread pool of the same process, so
+bodies never travel between processes. With several processes, each worker process
+runs its own loop, transport and decode threads. The Ray engine runs the same
+function once per shard inside each task.
 """
 
 from __future__ import annotations
@@ -238,8 +238,8 @@ def run_items(
     ``rate_limited``.
 
     With ``settings.decode_processes`` of 2 or more, that many worker processes each
-    run their own event loop, HTTP client and decode threads, and this process only
-    reads the plan and writes the ledger parts; otherwise one event loop runs here.
+    run their own event loop, HTTP transport and decode threads, and this process only
+    reads the plan and writes the ledger parts. Otherwise one event loop runs here.
 
     ``progress(row)`` is called in this thread with each final row. Once ``stop`` is
     set, no new item starts; items in flight get ``STOP_GRACE_S`` seconds to finish,
@@ -330,8 +330,9 @@ async def _serve(workspace: Workspace, settings: EngineSettings, concurrency: in
 
     ``emit(shard, row)`` receives each final row as soon as it is final, so rows flow
     back while more items are still being pulled. A URL deferred by Retry-After frees
-    its slot while it waits; when nothing else is running or left to pull, the URLs
-    still waiting end with their ``rate_limited`` row.
+    its slot while it waits. When nothing else is running or left to pull, the URLs
+    still waiting end with their ``rate_limited`` row. ``on_defer`` (worker processes)
+    hands a deferred URL to the engine process instead of waiting here.
     """
     slots = asyncio.Semaphore(max(1, int(concurrency)))
     requeues: Counter[str] = Counter()
@@ -431,7 +432,10 @@ def _share(settings: EngineSettings, processes: int) -> EngineSettings:
 
 def _worker_main(index: int, root: str, storage_options: dict[str, Any], settings: EngineSettings, inbox, outbox,
                  parent: int) -> None:
-    """Body of worker process ``index``: take messages from ``inbox``, put ``(index, shard, row)`` on ``outbox``.
+    """Run worker process ``index``: take messages from ``inbox`` and put results on ``outbox``.
+
+    Results are ``("row", index, shard, row, None, None)``, ``("deferred", index, shard,
+    row, item, retry_at)``, ``("pause", index, (host, until))`` and ``("done", index, None)``.
 
     Messages are ``("item", shard, item)``, ``("robots", origin, parser)`` (a robots.txt
     the engine process already fetched), ``("pause", host, until)`` (another worker got
