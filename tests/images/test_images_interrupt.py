@@ -45,3 +45,40 @@ def test_sigint_stops_and_rerun_resumes(tmp_path):
     assert rerun.returncode == 0
     assert len(first_paths) < len(PATHS)
     assert sorted(second_paths) == sorted(p for p in PATHS if f"slow/{p.rsplit('/', 1)[1][:-4]}" not in done)
+
+
+def test_second_signal_keeps_finished_rows(tmp_path):
+    """A second SIGTERM aborts at once, yet the rows of finished images are written.
+
+    Items still in flight at the abort may have a file without a row; the rerun fetches
+    those again and writes the same file.
+    """
+    routes = {path: [ok_route(JPEG, delay_s=0.25)] for path in PATHS}
+    with ScriptedServer({"routes": routes}) as server:
+        source = tmp_path / "source.csv"
+        pd.DataFrame({"image_url": [server.url(p) for p in PATHS]}).to_csv(source, index=False)
+        argv = [sys.executable, "-m", "demographic2art", "images", "download", "-w", str(tmp_path / "ws"),
+                "--source", str(source), "--ignore-robots", "--concurrency", "2", "--processes", "2", "--no-progress"]
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while len(server.log) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGTERM)
+        time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        storage = Workspace(tmp_path / "ws").storage
+        stored = {path.removeprefix("images/files/").removesuffix(".jpg") for path in storage.glob("images/files/**/*.jpg")}
+        ledger = pd.concat([storage.read_parquet(part) for part in storage.glob("images/parts/*.parquet")])
+        before = len(server.log)
+        rerun = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        refetched = {entry["path"] for entry in server.log[before:]}
+        manifest = storage.read_parquet("images/manifest.parquet")
+    finished = set(ledger.loc[ledger["status"] == "ok", "key"])
+    assert process.returncode != 0
+    assert "Traceback" not in stderr
+    assert finished
+    assert finished <= stored
+    assert rerun.returncode == 0
+    assert not {f"/{key}.jpg" for key in finished} & refetched
+    assert sorted(manifest["status"]) == ["ok"] * len(PATHS)

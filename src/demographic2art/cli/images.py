@@ -33,7 +33,7 @@ def download(
     rate_limit: Annotated[Optional[float], typer.Option("--rate-limit", min=0.001, help="Maximum requests per second to each host (token bucket); default: no limit.")] = None,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a transient failure (5xx, 429, reset, timeout).")] = 3,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also retry rows that failed for good in earlier runs (404, rejected).")] = False,
-    processes: Annotated[Optional[int], typer.Option("--processes", min=0, help="Decode processes; 0 decodes in the download threads; default: the number of cores.")] = None,
+    processes: Annotated[Optional[int], typer.Option("--processes", min=0, help="Worker processes, each downloading and decoding; 0 or 1 runs one event loop in this process; default: the number of cores.")] = None,
     shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Artworks per shard (one ledger part and one Ray task each).")] = 1000,
     engine: Annotated[str, typer.Option("--engine", help="local (threads and processes on this machine) or ray (one Ray task per shard).")] = "local",
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address for --engine ray, such as auto or ray://head:10001; default: start a local cluster.")] = None,

@@ -177,8 +177,9 @@ def download_images(
     backoffs, and ``retry_after_cap_s`` is the longest Retry-After wait a worker sleeps
     through before the URL goes back to the queue. ``rate_limit_per_host`` is in
     requests per second with bursts of ``rate_burst``; ``per_host`` caps open
-    connections per host. ``decode_processes`` (default: the usable cores; 0 decodes
-    in the I/O threads) sets the decode process pool. ``engine="ray"`` runs one Ray
+    connections per host. ``decode_processes`` (default: the usable cores) is the
+    number of worker processes, each downloading and decoding on its own event loop;
+    0 or 1 runs one event loop in this process. ``engine="ray"`` runs one Ray
     task per shard on the cluster at ``address`` (default: a new local one).
     ``ca_file`` names the CA bundle that verifies HTTPS servers. ``dry_run`` returns the
     plan without any network access or writes.

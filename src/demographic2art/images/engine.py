@@ -252,11 +252,14 @@ def run_items(
     processes = min(int(settings.decode_processes), settings.concurrency, settings.fetch.per_host)
     if progress is not None:
         stats = _ReportingStats(progress)
-    if processes >= 2:
-        _run_processes(workspace, iter(items), settings, processes, shards, stats, stop)
-    else:
-        asyncio.run(_run_here(workspace, iter(items), settings, shards, stats, stop))
-    shards.finish()
+    try:
+        if processes >= 2:
+            _run_processes(workspace, iter(items), settings, processes, shards, stats, stop)
+        else:
+            asyncio.run(_run_here(workspace, iter(items), settings, shards, stats, stop))
+    finally:
+        # Also on an abort (a second Ctrl-C), so the rows of finished items are kept.
+        shards.finish()
     return EngineStats(stats.counts, stats.reasons)
 
 
