@@ -137,7 +137,9 @@ def _add_adapters(config: TrainConfig, unet, text_encoder) -> None:
     if config.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
         if config.train_text_encoder:
-            text_encoder.gradient_checkpointing_enable()
+            # transformers 5.23 deprecates gradient_checkpointing_enable in favour of activation_checkpointing_enable.
+            enable = getattr(text_encoder, "activation_checkpointing_enable", None) or text_encoder.gradient_checkpointing_enable
+            enable()
 
 
 def size_step(pipeline) -> int:
