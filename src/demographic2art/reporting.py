@@ -18,7 +18,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -34,6 +35,9 @@ COMMAND_RUNS_DIR = "jobs/commands"
 RECORD_DIRS = {"images download": IMAGES_RUNS_DIR}
 STATES = ("running", "finished", "failed", "interrupted")
 DEFAULT_LOG_INTERVAL_S = 30.0
+
+# The record of the command that runs inside :func:`reported_command`, for record_counts.
+_current_record: ContextVar["JobRecord | None"] = ContextVar("current_record", default=None)
 
 
 class JobInterrupted(Exception):
@@ -155,6 +159,7 @@ def job_report(
     notify: Sequence[str] | None = None,
     *,
     run_id: str | None = None,
+    write: bool = True,
 ) -> Iterator[JobRecord]:
     """Record and announce one run of ``command`` around the ``with`` block.
 
@@ -165,12 +170,14 @@ def job_report(
     line (``interrupted`` for :class:`JobInterrupted` and ``KeyboardInterrupt``) and is
     re-raised unchanged. Then one notification goes to each ``notify`` URL. Invalid
     URLs or a missing apprise raise before the block runs; a failure to write the
-    record or to send the message is logged as a warning and never raised.
+    record or to send the message is logged as a warning and never raised. With
+    ``write=False`` no record is written and only the notification is sent.
     """
     urls = check_notify_urls(notify)
     record = JobRecord(command=command, run_id=run_id or new_run_id(), workspace=workspace.url)
     started = time.monotonic()
-    _write_quietly(workspace, record)
+    if write:
+        _write_quietly(workspace, record)
     try:
         yield record
     except (JobInterrupted, KeyboardInterrupt) as exc:
@@ -189,7 +196,8 @@ def job_report(
         record.wall_s = round(time.monotonic() - started, 3)
         if record.items_per_s is None and record.counts and record.wall_s > 0:
             record.items_per_s = round(sum(record.counts.values()) / record.wall_s, 3)
-        _write_quietly(workspace, record)
+        if write:
+            _write_quietly(workspace, record)
         if urls:
             title = f"d2a {command} {record.state}"
             send_notification(urls, title, record.message(), failed=record.state != "finished")
@@ -312,12 +320,30 @@ class ProgressTracker:
             self._bar = None
 
 
-def reported_command(command: str):
+def record_counts(counts: Mapping[str, int], *, summary: str | None = None) -> None:
+    """Add ``counts`` (and a one-line ``summary``) to the run record of the running command.
+
+    Commands decorated with :func:`reported_command` call it with the figures their
+    library function returned. Outside such a command it does nothing, so library
+    code and notebooks may call it freely.
+    """
+    record = _current_record.get()
+    if record is None:
+        return
+    record.counts.update({str(name): int(count) for name, count in counts.items()})
+    if summary is not None:
+        record.summary = summary
+
+
+def reported_command(command: str, *, record_when: Callable[[dict[str, Any]], bool] | None = None):
     """Decorate a typer command so that each call runs inside :func:`job_report`.
 
     The command must declare ``workspace`` and ``notify`` parameters; the wrapper
     reads them to place the run record and send the ``--notify`` message, and typer
-    still sees the command's own signature through ``functools.wraps``.
+    still sees the command's own signature through ``functools.wraps``. When
+    ``record_when`` returns false for the call's keyword arguments, no run record is
+    written (the notification is still sent). A workspace that does not exist yet is
+    noted, so that the command line can remove it again when the command fails.
     """
     import functools
 
@@ -325,8 +351,15 @@ def reported_command(command: str):
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
             workspace = Workspace(kwargs["workspace"])
-            with job_report(workspace, command, kwargs.get("notify")):
-                return function(*args, **kwargs)
+            write = record_when is None or record_when(kwargs)
+            if write:
+                workspace.note_if_new()
+            with job_report(workspace, command, kwargs.get("notify"), write=write) as record:
+                token = _current_record.set(record)
+                try:
+                    return function(*args, **kwargs)
+                finally:
+                    _current_record.reset(token)
 
         return wrapper
 

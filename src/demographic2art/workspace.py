@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tomllib
 from datetime import datetime, timezone
 from typing import Any
@@ -49,6 +50,12 @@ SUBFOLDERS = (
 SETTINGS_FILE = "d2a.toml"
 # Settings values that start with this prefix are paths relative to the workspace root.
 RELATIVE_PREFIX = "./"
+# Folders whose JSON run records a failed command may have written into a new workspace.
+RUN_RECORD_FOLDERS = ("jobs/commands", "images/runs")
+
+# Local workspace roots that did not exist when this process first opened them; the
+# command line removes them again when the command fails and they hold only the layout.
+_new_roots: set[str] = set()
 
 
 class Workspace:
@@ -74,6 +81,7 @@ class Workspace:
 
     def create(self) -> "Workspace":
         """Create the folder layout; existing files are left as they are."""
+        self.note_if_new()
         for name in SUBFOLDERS:
             self.storage.makedirs(name)
         if not self.storage.exists(SETTINGS_FILE):
@@ -82,6 +90,11 @@ class Workspace:
 
     def local_path(self, relpath: str = "") -> str:
         return self.storage.local_path(relpath)
+
+    def note_if_new(self) -> None:
+        """Remember a local root that does not exist yet, for :func:`remove_new_skeletons`."""
+        if self.storage.is_local and not os.path.exists(self.storage.root):
+            _new_roots.add(self.storage.root)
 
     def settings(self) -> dict[str, Any]:
         """Return the recorded settings, one table per stage.
@@ -150,6 +163,41 @@ class Workspace:
         from . import __version__
 
         return {"version": __version__, "created": _now()}
+
+
+def forget_new_workspaces() -> None:
+    """Forget the roots noted by :meth:`Workspace.note_if_new`, at the start of a command."""
+    _new_roots.clear()
+
+
+def remove_new_skeletons() -> list[str]:
+    """Remove the workspaces this process created that still hold only the empty layout.
+
+    A root is removed only when it did not exist before this process opened it and it
+    contains no file but ``d2a.toml`` and JSON run records (empty folders of any name
+    are allowed). Any other file keeps the whole folder. Returns the removed roots.
+    """
+    removed = []
+    for root in sorted(_new_roots):
+        if os.path.isdir(root) and _only_skeleton(root):
+            shutil.rmtree(root)
+            removed.append(root)
+            logger.debug("removed the new workspace %s because the command failed", root)
+    _new_roots.clear()
+    return removed
+
+
+def _only_skeleton(root: str) -> bool:
+    """Return whether ``root`` has no files but ``d2a.toml`` and JSON run records."""
+    for folder, _subfolders, files in os.walk(root):
+        relative = os.path.relpath(folder, root).replace(os.sep, "/")
+        for name in files:
+            if relative == "." and name == SETTINGS_FILE:
+                continue
+            if relative in RUN_RECORD_FOLDERS and name.endswith(".json"):
+                continue
+            return False
+    return True
 
 
 def _now() -> str:

@@ -107,6 +107,8 @@ class CatalogSummary:
     unmatched_artworks: int
     ambiguous_centuries: int
     paths: dict[str, str] = field(default_factory=dict)
+    # Artwork rows dropped, by kind; they add up to artwork_rows_read - artworks.
+    dropped: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,6 +145,7 @@ def build_catalog(
     _add_artwork_dates(artworks_frame, problems)
     _add_titles(artworks_frame)
     _add_artist_dates(artists_frame, artworks_frame, problems)
+    cleaned_rows = len(artworks_frame)
 
     if artists:
         artists_frame, artworks_frame = _select_artists(artists_frame, artworks_frame, artists)
@@ -171,6 +174,13 @@ def build_catalog(
         unmatched_slugs=problems["unmatched_artist_slugs"]["count"],
         unmatched_artworks=problems["unmatched_artist_slugs"]["rows"],
         ambiguous_centuries=problems["ambiguous_centuries"]["count"],
+        dropped={
+            "duplicate rows": problems["duplicate_rows"]["count"],
+            "conflicting duplicate urls": problems["conflicting_duplicate_urls"]["rows_dropped"],
+            "invalid urls": problems["invalid_urls"]["count"],
+            "key collisions": problems["key_collisions"]["count"],
+            "not selected by --artist or --limit": cleaned_rows - len(artworks_frame),
+        },
         paths={
             "artists": f"{storage.url}/{ARTISTS_PATH}",
             "artworks": f"{storage.url}/{ARTWORKS_PATH}",

@@ -8,12 +8,14 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import InvalidValueError
-from .common import DEFAULT, WorkspaceOption, console, open_workspace
+from ..reporting import record_counts, reported_command
+from .common import DEFAULT, NotifyOption, WorkspaceOption, console, open_workspace
 
 app = typer.Typer(help="Build the cleaned WikiArt catalog: artists, artworks, dates and keys.", no_args_is_help=True)
 
 
 @app.command("build")
+@reported_command("catalog build")
 def build(
     artists_csv: Annotated[
         Optional[Path],
@@ -40,6 +42,7 @@ def build(
         typer.Option("--limit", min=1, help="Maximum number of artworks kept per artist."),
     ] = None,
     workspace: WorkspaceOption = DEFAULT,
+    notify: NotifyOption = None,
 ) -> None:
     """Clean and join the artists and artworks tables into catalog/*.parquet."""
     from ..catalog.build import build_catalog
@@ -48,12 +51,18 @@ def build(
     summary = build_catalog(
         open_workspace(workspace), artists_csv, artworks_csv, artists=artist, limit=limit
     )
+    dropped = summary.artwork_rows_read - summary.artworks
+    kinds = ", ".join(f"{count} {kind}" for kind, count in summary.dropped.items() if count)
     console.print(
-        f"catalog: {summary.artists} artists, {summary.artworks} artworks "
-        f"({summary.duplicate_rows} duplicate rows dropped, {summary.unmatched_slugs} artist "
-        f"slugs in {summary.unmatched_artworks} artworks unmatched, "
-        f"{summary.ambiguous_centuries} dates with an ambiguous century)"
+        f"catalog: {summary.artists} artists, {summary.artworks} artworks from {summary.artwork_rows_read} rows "
+        f"({dropped} rows dropped: {kinds or 'none'})"
     )
+    console.print(
+        f"{summary.unmatched_slugs} artist slugs in {summary.unmatched_artworks} artworks unmatched, "
+        f"{summary.ambiguous_centuries} dates with an ambiguous century"
+    )
+    record_counts({"artists": summary.artists, "artworks": summary.artworks, "rows read": summary.artwork_rows_read}
+                  | {f"dropped {kind}": count for kind, count in summary.dropped.items()})
     console.print(f"wrote {summary.paths['artists']}, {summary.paths['artworks']}")
     console.print(f"problems: {summary.paths['problems']}")
 

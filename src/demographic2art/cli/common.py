@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -9,8 +10,36 @@ from rich.console import Console
 
 from ..workspace import DEFAULT_WORKSPACE
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Width of output that goes to a file or pipe: wide enough that tables such as the
+# sweep's results keep one row per line. Text lines are never wrapped there
+# (soft_wrap), so printed paths stay whole and can be pasted.
+NON_TERMINAL_WIDTH = 200
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """Return a rich console that wraps only on a terminal.
+
+    On a terminal the console wraps at the terminal's width. When the stream is a
+    file or a pipe, lines are written whole and tables may use up to
+    ``NON_TERMINAL_WIDTH`` columns.
+    """
+    stream = sys.stderr if stderr else sys.stdout
+    if _is_terminal(stream):
+        return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=NON_TERMINAL_WIDTH)
+
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:
+        # A closed stream.
+        return False
+
+
+console = make_console()
+err_console = make_console(stderr=True)
 
 WorkspaceOption = Annotated[
     str,
@@ -22,6 +51,17 @@ WorkspaceOption = Annotated[
     ),
 ]
 DEFAULT = DEFAULT_WORKSPACE
+
+
+def workspace_given() -> bool:
+    """Return whether the running command got ``--workspace`` or ``D2A_WORKSPACE`` rather than the default."""
+    from typer._click.core import ParameterSource
+    from typer._click.globals import get_current_context
+
+    context = get_current_context(silent=True)
+    if context is None:
+        return True
+    return context.get_parameter_source("workspace") not in (None, ParameterSource.DEFAULT)
 
 
 def open_workspace(root: str):

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOption = DEFAULT,
         data: Annotated[
             Path | None,
-            typer.Option(help="Real data folder (wikiart/, wikipedia/, images/) [default: generate a stand-in study]."),
+            typer.Option(help="Real data folder (wikiart/, wikipedia/, images/) \\[default: generate a stand-in study]."),
         ] = None,
         seed: Annotated[int, typer.Option(help="Seed of the stand-in data, the artist sample and training.")] = 0,
         artists: Annotated[int, typer.Option(min=2, help="Artists sampled from real data.")] = 40,

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from ..reporting import reported_command
+from ..reporting import record_counts, reported_command
 from .common import DEFAULT, NotifyOption, WorkspaceOption, console, open_workspace  # noqa: F401
 
 app = typer.Typer(help="Extract, evaluate and compare artist demographics.", no_args_is_help=True)
@@ -39,7 +39,11 @@ def extract_command(
 
         summary = extract_workspace(open_workspace(workspace), artists=artist or None, pages_dir=pages)
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.kinds.items()))
-        console.print(f"extracted {summary.extracted} pages ({kinds}); {summary.needs_review} need review")
+        console.print(
+            f"extracted {summary.extracted} pages ({kinds}); {summary.needs_review} need review"
+            " (review counts include catalog-year conflicts where the workspace holds a catalog)"
+        )
+        record_counts({"extracted": summary.extracted, "needs review": summary.needs_review} | summary.kinds)
         return
     from ..errors import InvalidValueError
 
@@ -92,22 +96,38 @@ def _extract_llm(workspace, artist, base_url, model, api_key_env, concurrency, r
     )
 
 
-@app.command("evaluate")
+_EVALUATE_HELP = """Compare extracted demographics with a reference table, field by field.
+
+Without --pages and --extracted, the extraction in the workspace (demographics/json) is compared.
+
+Terms: agreement = rows where both we and the reference give a value and they match, over rows
+where both give one (countries match when the code sets overlap). recall = reference values we
+also fill, matching or not, over all reference values on biography pages. matched recall = reference
+values we fill and match, over all reference values. coverage = biography pages where we give a
+value, over all biography pages. judged = the same figure with the reference values judged wrong
+(each judgement quotes the page) left out; the targets apply to it. judgements counts: applied
+(judgement used), stale (the reference value changed since it was judged), quote_not_found (its
+quote is not on the page, so it is not used), range (the page gives a range holding both values,
+so neither is wrong). Judged recall can be lower than raw recall: a value judged wrong leaves the
+denominator, so recall falls when the values left out were ones we had filled.
+"""
+
+
+@app.command("evaluate", help=_EVALUATE_HELP)
 def evaluate_command(
-    pages: str = typer.Option(..., "--pages", help="Folder of saved <slug>.html pages."),
+    workspace: WorkspaceOption = DEFAULT,
+    pages: str = typer.Option(None, "--pages", help="Folder of saved <slug>.html pages to extract and compare (or to check judgement quotes with --extracted); default: the workspace's extraction."),
     reference: str = typer.Option(..., "--reference", help="Reference TSV: slug, birth_year, death_year, gender, nationality, birth_country."),
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
     limit: int = typer.Option(None, "--limit", min=1, help="Evaluate only the first N reference rows (slug order)."),
-    extracted: str = typer.Option(None, "--extracted", help="Folder of <slug>.json records from an earlier extraction to compare instead of extracting again."),
+    extracted: str = typer.Option(None, "--extracted", help="Folder of <slug>.json records from an earlier extraction to compare instead of extracting again; default without --pages: WORKSPACE/demographics/json."),
     judgements: str = typer.Option(None, "--judgements", help="JSON list of judged reference values; default: the packaged list."),
     no_judgements: bool = typer.Option(False, "--no-judgements", help="Report raw figures only, with no judged reference values removed."),
 ) -> None:
-    """Compare offline extraction with a reference table, field by field (raw, and with judged-wrong reference values removed)."""
-    from ..demographics.evaluate import evaluate, load_extracted_records
+    from ..demographics.evaluate import evaluate_extraction
 
-    records = load_extracted_records(extracted) if extracted else None
-    report = evaluate(pages, reference, limit=limit, extracted=records,
-                      judgements=False if no_judgements else judgements)
+    report = evaluate_extraction(open_workspace(workspace), reference, pages=pages, extracted=extracted, limit=limit,
+                                 judgements=False if no_judgements else judgements)
     if as_json:
         console.print_json(json.dumps(report, ensure_ascii=False, default=str))
         return

@@ -19,10 +19,10 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOption = DEFAULT,
         model: ModelOption = "",
         lora: Annotated[
-            str | None, typer.Option(help="LoRA .safetensors file or folder; it must exist [default: the workspace's best run].")
+            str | None, typer.Option(help="LoRA .safetensors file or folder; it must exist \\[default: the workspace's best run].")
         ] = None,
         no_lora: Annotated[bool, typer.Option("--no-lora", help="Generate with the base model alone.")] = False,
-        seed: Annotated[list[int] | None, typer.Option("--seed", help="Seeds (repeat the option) [default: 0 1].")] = None,
+        seed: Annotated[list[int] | None, typer.Option("--seed", help="Seeds (repeat the option) \\[default: 0 1].")] = None,
         steps: Annotated[int, typer.Option(min=1, max=150, help="Denoising steps.")] = 20,
         guidance_scale: Annotated[float, typer.Option(min=0.0, max=30.0, help="Classifier-free guidance scale.")] = 7.5,
         lora_weight: Annotated[float, typer.Option(min=0.0, max=2.0, help="LoRA adapter weight (0 = base model).")] = 1.0,
@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
             int | None,
             typer.Option(
                 "--threads",
-                help="Torch intra-op threads (count) [default: $D2A_TORCH_THREADS, else the CPUs this process may use].",
+                help="Torch intra-op threads (count) \\[default: $D2A_TORCH_THREADS, else the CPUs this process may use].",
             ),
         ] = None,
     ) -> None:

@@ -138,7 +138,12 @@ def check(
     paths: Annotated[list[str], typer.Argument(help="Image files or folders (searched recursively).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file.")] = False,
 ) -> None:
-    """Validate local image files with the downloader's checks."""
+    """Validate local image files with the downloader's checks.
+
+    Exit status: 0 when every file is ok, 1 when any file is rejected, 2 for bad
+    input such as a missing path. A file whose extension does not match its format
+    stays ok and is flagged extension_mismatch.
+    """
     from ..images import check_images
 
     results = check_images(paths)
@@ -147,7 +152,10 @@ def check(
             record = {key: row[key] for key in ("path", "status", "reason", "format", "mode", "size", "flags")}
             console.print(json.dumps(record), markup=False, soft_wrap=True)
         else:
-            console.print(f"{row['status']:<9} {row['reason'] or '':<16} {row['path']}", markup=False, soft_wrap=True)
+            note = row["reason"] or ("extension_mismatch" if "extension_mismatch" in row["flags"] else "")
+            console.print(f"{row['status']:<9} {note:<18} {row['path']}", markup=False, soft_wrap=True)
+    rejected = sum(1 for row in results if row["status"] != "ok")
     if not as_json:
-        rejected = sum(1 for row in results if row["status"] != "ok")
         console.print(f"{len(results)} files: {len(results) - rejected} ok, {rejected} rejected", markup=False)
+    if rejected:
+        raise typer.Exit(1)

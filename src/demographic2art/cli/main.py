@@ -12,6 +12,7 @@ import sys
 
 import click
 import typer
+from typer import rich_utils
 
 from ..errors import D2AError, UserError
 from . import (
@@ -31,6 +32,14 @@ from . import (
 )
 from .common import err_console
 
+# Help is rendered by rich. When it goes to a file or pipe, rich's default width of 80
+# columns cuts long option names such as --webdataset-shard-size with an ellipsis; at
+# 140 columns every option name of d2a shows whole. TERMINAL_WIDTH still overrides it.
+# NOTE: a terminal narrower than 140 columns still shortens the longest names.
+HELP_WIDTH = 140
+if rich_utils.MAX_WIDTH is None and not err_console.is_terminal and not sys.stdout.isatty():
+    rich_utils.MAX_WIDTH = HELP_WIDTH
+
 app = typer.Typer(
     name="d2a",
     help="demographic2art: how an artist's demographics show up in art, from catalog to analysis.",
@@ -42,17 +51,35 @@ app = typer.Typer(
 
 @app.callback()
 def _configure(
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Log more: -v for INFO, -vv for DEBUG."),
+    verbose: int = typer.Option(
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        metavar="",
+        show_default=False,
+        help="Log more; repeat the flag: -v for INFO, -vv for DEBUG.",
+    ),
 ) -> None:
-    level = logging.WARNING - 10 * min(verbose, 2)
-    from rich.logging import RichHandler
+    from ..logs import install_log_filters, quiet_progress_bars
 
-    logging.basicConfig(
-        level=level,
-        format="%(name)s: %(message)s",
-        handlers=[RichHandler(console=err_console, show_path=False, show_time=False)],
-        force=True,
-    )
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, handlers=[_log_handler()], force=True)
+    install_log_filters()
+    quiet_progress_bars()
+
+
+def _log_handler() -> logging.Handler:
+    """Return rich's log handler on a terminal, else a plain handler that writes each record on one line."""
+    if err_console.is_terminal:
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(console=err_console, show_path=False, show_time=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        return handler
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    return handler
 
 
 app.add_typer(catalog.app, name="catalog")
@@ -73,13 +100,27 @@ def main(argv: list[str] | None = None) -> int:
     tables, JSON files that do not parse and file-system paths that cannot be used. Other errors are bugs and keep
     their traceback.
     """
-    from pydantic import ValidationError
-    from typer._click import exceptions as typer_click
-
     from ..generate.threads import prefer_passive_openmp
+    from ..logs import quiet_progress_bars
+    from ..workspace import forget_new_workspaces, remove_new_skeletons
 
     # Before any command imports torch: idle OpenMP threads sleep instead of spinning.
     prefer_passive_openmp()
+    # Before any command imports huggingface_hub, which reads its setting once.
+    quiet_progress_bars()
+    forget_new_workspaces()
+    status = _run(argv)
+    if status != 0:
+        # A command that failed must not leave behind a workspace that it only just created.
+        remove_new_skeletons()
+    return status
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run the app and turn the errors of bad input into one line and status 2."""
+    from pydantic import ValidationError
+    from typer._click import exceptions as typer_click
+
     try:
         result = app(args=argv, standalone_mode=False)
     except UserError as exc:

@@ -39,7 +39,7 @@ def serve_command(
         typer.Option(
             "--threads",
             help="Torch intra-op threads of the generation worker (count) "
-            "[default: $D2A_TORCH_THREADS, else the CPUs this process may use].",
+            "\\[default: $D2A_TORCH_THREADS, else the CPUs this process may use].",
         ),
     ] = None,
 ) -> None:

@@ -29,6 +29,9 @@ def register(app: typer.Typer) -> None:
         if report.jobs:
             console.print("last run of each long command:", markup=False)
         for job in report.jobs:
-            counts = ", ".join(f"{name} {count}" for name, count in sorted(job.counts.items())) or "no counts"
+            details = [f"{name} {count}" for name, count in sorted(job.counts.items())]
+            if job.summary:
+                details.append(job.summary)
+            counts = ", ".join(details) or "no counts"
             ended = f"ended {job.finished}" if job.finished else "no end recorded"
             console.print(f"  {job.command:<22} {job.state:<11} started {job.started}, {ended}: {counts}", markup=False)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..reporting import reported_command
+from ..reporting import record_counts, reported_command
 from .common import DEFAULT, NotifyOption, WorkspaceOption, console, open_workspace
 from .train import ModelOption, training_config
 
@@ -19,8 +19,8 @@ def register(app: typer.Typer) -> None:
     def sweep(
         workspace: WorkspaceOption = DEFAULT,
         model: ModelOption = "",
-        learning_rate: Annotated[list[float] | None, typer.Option("--lr", help="Learning rates (repeat the option) [default: 1e-4, 5e-4, 1e-3].")] = None,
-        seed: Annotated[list[int] | None, typer.Option("--seed", help="Seeds (repeat the option) [default: 42, 43].")] = None,
+        learning_rate: Annotated[list[float] | None, typer.Option("--lr", help="Learning rates (repeat the option) \\[default: 1e-4, 5e-4, 1e-3].")] = None,
+        seed: Annotated[list[int] | None, typer.Option("--seed", help="Seeds (repeat the option) \\[default: 42, 43].")] = None,
         rank: Annotated[list[int] | None, typer.Option("--rank", help="LoRA ranks as one more axis (repeat).")] = None,
         axis: Annotated[
             list[str] | None,
@@ -36,22 +36,22 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option(help="Local engine: runs at once on the CPU, one torch thread each.")] = 1,
         gpus: Annotated[
             str | None,
-            typer.Option(help="Local engine: comma-separated GPU ids, one worker process each [default: every visible GPU]."),
+            typer.Option(help="Local engine: comma-separated GPU ids, one worker process each \\[default: every visible GPU]."),
         ] = None,
         ray_address: Annotated[
             str | None,
-            typer.Option(help="Ray engine: cluster address, e.g. auto [default: start a local cluster on 127.0.0.1]."),
+            typer.Option(help="Ray engine: cluster address, e.g. auto \\[default: start a local cluster on 127.0.0.1]."),
         ] = None,
         storage_path: Annotated[
             str | None,
-            typer.Option(help="Ray engine: folder or s3:// URL for the Tune experiment [default: runs/<name>/ray]."),
+            typer.Option(help="Ray engine: folder or s3:// URL for the Tune experiment \\[default: runs/<name>/ray]."),
         ] = None,
         max_failures: Annotated[int, typer.Option(help="Ray engine: retries of a failed trial.")] = 1,
         sample_prompt: Annotated[
             list[str] | None,
-            typer.Option(help="Prompt of the sample grid (repeat) [default: the first two validation captions]."),
+            typer.Option(help="Prompt of the sample grid (repeat) \\[default: the first two validation captions]."),
         ] = None,
-        sample_seed: Annotated[list[int] | None, typer.Option(help="Seeds of the sample grid (repeat) [default: 0].")] = None,
+        sample_seed: Annotated[list[int] | None, typer.Option(help="Seeds of the sample grid (repeat) \\[default: 0].")] = None,
         sample_steps: Annotated[int, typer.Option(help="Denoising steps of each sample image.")] = 10,
         samples: Annotated[bool, typer.Option(help="Generate the runs x prompts sample grid.")] = True,
         notify: NotifyOption = None,
@@ -73,6 +73,7 @@ def register(app: typer.Typer) -> None:
             sample_seeds=sample_seed or DEFAULT_SAMPLE_SEEDS, sample_steps=sample_steps, samples=samples,
         )
         ws.record_settings("train", base.model_dump(mode="json"))
+        record_counts({"runs": len(result.table)}, summary=f"best run {result.best_run}")
         columns = [c for c in result.table.columns if c not in ("lora", "worker")]
         console.print(result.table[columns].to_string(index=False))
         for label, path in result.files.items():

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..reporting import reported_command
+from ..reporting import record_counts, reported_command
 from .common import DEFAULT, NotifyOption, WorkspaceOption, console, open_workspace
 
 ModelOption = Annotated[
@@ -14,7 +14,7 @@ ModelOption = Annotated[
     typer.Option(
         "--model",
         "--pretrained-model-name-or-path",
-        help="Base model: a diffusers folder or hub id [default: the workspace's models/tiny, "
+        help="Base model: a diffusers folder or hub id \\[default: the workspace's models/tiny, "
         "else stable-diffusion-v1-5/stable-diffusion-v1-5].",
     ),
 ]
@@ -51,19 +51,19 @@ def register(app: typer.Typer) -> None:
         steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 200,
         learning_rate: Annotated[float, typer.Option("--learning-rate", "--lr", help="UNet LoRA learning rate.")] = 1e-4,
         rank: Annotated[int, typer.Option(help="LoRA rank.")] = 4,
-        alpha: Annotated[float | None, typer.Option(help="LoRA alpha [default: the rank].")] = None,
+        alpha: Annotated[float | None, typer.Option(help="LoRA alpha \\[default: the rank].")] = None,
         seed: Annotated[int, typer.Option(help="Seed of weights, noise and data order.")] = 42,
         batch_size: Annotated[int, typer.Option(help="Images per step.")] = 1,
         gradient_accumulation_steps: Annotated[int, typer.Option(help="Batches per optimizer step.")] = 1,
-        resolution: Annotated[int | None, typer.Option(help="Training size in pixels [default: the model's].")] = None,
+        resolution: Annotated[int | None, typer.Option(help="Training size in pixels \\[default: the model's].")] = None,
         train_text_encoder: Annotated[bool, typer.Option(help="Also train LoRA on the text encoder.")] = False,
-        text_encoder_lr: Annotated[float | None, typer.Option(help="Text-encoder learning rate [default: --lr].")] = None,
+        text_encoder_lr: Annotated[float | None, typer.Option(help="Text-encoder learning rate \\[default: --lr].")] = None,
         lr_scheduler: Annotated[str, typer.Option(help="constant, constant_with_warmup, linear or cosine.")] = "constant",
         lr_warmup_steps: Annotated[int, typer.Option(help="Warm-up steps of the learning-rate schedule.")] = 0,
         mixed_precision: Annotated[str, typer.Option(help="no, fp16 (CUDA only) or bf16.")] = "no",
         min_snr_gamma: Annotated[float | None, typer.Option(help="Min-SNR loss weighting gamma (5 is usual).")] = None,
         noise_offset: Annotated[float, typer.Option(help="Noise offset (0.05-0.1 is usual).")] = 0.0,
-        run_name: Annotated[str | None, typer.Option(help="Run folder under runs/ [default: lr<lr>-seed<seed>].")] = None,
+        run_name: Annotated[str | None, typer.Option(help="Run folder under runs/ \\[default: lr<lr>-seed<seed>].")] = None,
         lora_dropout: Annotated[float, typer.Option(help="Dropout probability on the LoRA layers (0-1).")] = 0.0,
         max_grad_norm: Annotated[float | None, typer.Option(help="Maximum gradient norm for clipping.")] = 1.0,
         adam_weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 1e-2,
@@ -81,10 +81,10 @@ def register(app: typer.Typer) -> None:
         resume: Annotated[
             str | None, typer.Option("--resume", help="'latest' or a checkpoint folder (runs/<run>/checkpoints/step-<n>).")
         ] = None,
-        validation_steps: Annotated[int | None, typer.Option(help="Validation loss every N steps [default: at the end].")] = None,
+        validation_steps: Annotated[int | None, typer.Option(help="Validation loss every N steps \\[default: at the end].")] = None,
         sample_prompt: Annotated[list[str] | None, typer.Option(help="Prompt of a validation sample image (repeatable).")] = None,
-        sample_seed: Annotated[list[int] | None, typer.Option(help="Seed of the sample images (repeatable) [default: 42].")] = None,
-        sample_steps: Annotated[int | None, typer.Option(help="Render the samples every N steps [default: at the end].")] = None,
+        sample_seed: Annotated[list[int] | None, typer.Option(help="Seed of the sample images (repeatable) \\[default: 42].")] = None,
+        sample_steps: Annotated[int | None, typer.Option(help="Render the samples every N steps \\[default: at the end].")] = None,
         sample_inference_steps: Annotated[int, typer.Option(help="Denoising steps per sample image.")] = 20,
         report_to: Annotated[list[str] | None, typer.Option(help="tensorboard and/or wandb (repeatable).")] = None,
         notify: NotifyOption = None,
@@ -114,6 +114,7 @@ def register(app: typer.Typer) -> None:
         lora = f"runs/{config.run_name}/lora/pytorch_lora_weights.safetensors"
         if not ws.storage.exists("runs/best.json"):
             record_best_run(ws, config.run_name, lora, result.validation_loss)
+        record_counts({"steps": config.steps}, summary=f"validation loss {result.validation_loss:.4f}")
         console.print(
             f"trained {config.steps} steps in {result.seconds:.1f} s: loss {result.losses[0]:.4f} -> "
             f"{result.final_loss:.4f}, validation {result.validation_loss:.4f}\n"

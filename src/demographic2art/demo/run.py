@@ -27,7 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidValueError, MissingFileError
+from ..reporting import job_report
 from ..workspace import Workspace
+
+# Summary of the run records that the demo writes for the stages it runs.
+DEMO_RECORD_SUMMARY = "run by d2a demo"
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +137,10 @@ def run_demo(
         artworks_csv = data / "wikiart" / "artworks.csv.gz"
         if not artworks_csv.exists():
             artworks_csv = data / "wikiart" / "artworks.csv"
-        catalog = build_catalog(workspace, data / "wikiart" / "artists.csv", artworks_csv, artists=artists, limit=works_per_artist)
+        with job_report(workspace, "catalog build") as record:
+            record.summary = DEMO_RECORD_SUMMARY
+            catalog = build_catalog(workspace, data / "wikiart" / "artists.csv", artworks_csv, artists=artists, limit=works_per_artist)
+            record.counts.update({"artists": catalog.artists, "artworks": catalog.artworks})
         result.artists, result.artworks = catalog.artists, catalog.artworks
         result.outputs["catalog"] = f"{workspace.url}/catalog/"
 
@@ -160,7 +167,10 @@ def run_demo(
             pages = data / "wikipedia" / "html.tar.xz"
         keys = sorted(set(artworks["artist_key"].dropna()))
         import_pages(workspace, pages, artists=keys)
-        extract_workspace(workspace)
+        with job_report(workspace, "demographics extract") as record:
+            record.summary = DEMO_RECORD_SUMMARY
+            extracted = extract_workspace(workspace)
+            record.counts.update({"extracted": extracted.extracted, "needs review": extracted.needs_review})
         result.outputs["demographics"] = f"{workspace.url}/demographics/demographics.parquet"
 
     with stage("model"):
@@ -174,7 +184,10 @@ def run_demo(
     with stage("captions"):
         from ..captions.build import build_captions
 
-        build_captions(workspace, model=model, seed=seed)
+        with job_report(workspace, "captions build") as record:
+            record.summary = DEMO_RECORD_SUMMARY
+            captions = build_captions(workspace, model=model, seed=seed)
+            record.counts.update({"captions": captions.captions, "train": captions.train, "validation": captions.validation})
         result.outputs["captions"] = f"{workspace.url}/captions/captions.parquet"
 
     with stage("train"):
@@ -185,7 +198,10 @@ def run_demo(
             model=model, steps=steps, batch_size=batch_size, learning_rate=learning_rate, rank=rank, seed=42,
             run_name="demo",
         )
-        trained = train_lora(workspace, config)
+        with job_report(workspace, "train") as record:
+            record.summary = f"{DEMO_RECORD_SUMMARY}; run demo"
+            trained = train_lora(workspace, config)
+            record.counts.update({"steps": config.steps})
         workspace.record_settings("train", config.model_dump(mode="json"))
         record_best_run(workspace, "demo", "runs/demo/lora/pytorch_lora_weights.safetensors", trained.validation_loss)
         result.outputs["lora"] = trained.lora_file
@@ -198,7 +214,10 @@ def run_demo(
 
         artwork = ArtworkFields(style="Impressionism", genre="landscape")
         prompts = [compose_caption(artwork, ArtistAttributes(**group)) for group in DEMO_PROMPT_GROUPS]
-        generate_gallery(workspace, prompts, model=model, lora=trained.lora_file, seeds=(0, 1), steps=20)
+        with job_report(workspace, "generate") as record:
+            record.summary = DEMO_RECORD_SUMMARY
+            images = generate_gallery(workspace, prompts, model=model, lora=trained.lora_file, seeds=(0, 1), steps=20)
+            record.counts.update({"images": len(images)})
         result.outputs["gallery"] = f"{workspace.url}/gallery/"
 
     storage.write_json("demo-summary.json", result.__dict__)

@@ -13,6 +13,19 @@ from .validate import DEFAULT_MAX_PIXELS, validate_image
 
 logger = logging.getLogger(__name__)
 
+# File name extensions that each Pillow format name may carry; a file whose extension
+# is not listed for its detected format gets the flag ``extension_mismatch``.
+FORMAT_EXTENSIONS = {
+    "JPEG": {".jpg", ".jpeg", ".jpe", ".jfif"},
+    "PNG": {".png"},
+    "WEBP": {".webp"},
+    "GIF": {".gif"},
+    "TIFF": {".tif", ".tiff"},
+    "BMP": {".bmp", ".dib"},
+    "MPO": {".jpg", ".jpeg", ".mpo"},
+}
+EXTENSION_MISMATCH = "extension_mismatch"
+
 
 def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     files: list[Path] = []
@@ -38,7 +51,9 @@ def check_images(
 
     Returns one dict per file with ``path``, ``status``, ``reason``, ``detail``,
     ``format``, ``mode``, ``size`` ([width, height] as declared), ``stored_size`` and
-    ``flags``. Raises :class:`MissingFileError` when a named path does not exist.
+    ``flags``. A file whose name extension does not match its detected format (a
+    JPEG named ``.png``) keeps its status and gets the flag ``extension_mismatch``.
+    Raises :class:`MissingFileError` when a named path does not exist.
     """
     results = []
     for path in _expand(paths):
@@ -46,6 +61,9 @@ def check_images(
             path.read_bytes(), max_pixels=max_pixels, max_side=max_side, resize_mode=resize_mode
         )
         size = [outcome.width, outcome.height] if outcome.width is not None else None
+        flags = list(outcome.flags)
+        if extension_mismatch(path, outcome.format):
+            flags.append(EXTENSION_MISMATCH)
         stored = [outcome.stored_width, outcome.stored_height] if outcome.stored_width is not None else None
         results.append(
             {
@@ -57,8 +75,21 @@ def check_images(
                 "mode": outcome.mode,
                 "size": size,
                 "stored_size": stored,
-                "flags": outcome.flags,
+                "flags": flags,
             }
         )
         logger.debug("%s: %s %s", path, outcome.status, outcome.reason or "")
     return results
+
+
+def extension_mismatch(path: str | os.PathLike[str], image_format: str | None) -> bool:
+    """Return whether the extension of ``path`` is not one used for ``image_format``.
+
+    Unknown formats, files without a detected format and files without an extension
+    are never a mismatch.
+    """
+    extensions = FORMAT_EXTENSIONS.get((image_format or "").upper())
+    suffix = Path(path).suffix.lower()
+    if not extensions or not suffix:
+        return False
+    return suffix not in extensions
