@@ -339,8 +339,8 @@ def reported_command(command: str, *, record_when: Callable[[dict[str, Any]], bo
     """Decorate a typer command so that each call runs inside :func:`job_report`.
 
     The command must declare ``workspace`` and ``notify`` parameters; the wrapper
-    reads them to place the run record and send the ``--notify`` message, and typer
-    still sees the command's own signature through ``functools.wraps``. When
+    reads them to place the run record and send the ``--notify`` message. Typer
+    reads the command's own signature through ``functools.wraps``. When
     ``record_when`` returns false for the call's keyword arguments, no run record is
     written (the notification is still sent). A workspace that does not exist yet is
     noted, so that the command line can remove it again when the command fails.

@@ -53,8 +53,8 @@ RELATIVE_PREFIX = "./"
 # Folders whose JSON run records a failed command may have written into a new workspace.
 RUN_RECORD_FOLDERS = ("jobs/commands", "images/runs")
 
-# Local workspace roots that did not exist when this process first opened them; the
-# command line removes them again when the command fails and they hold only the layout.
+# Local workspace roots that did not exist when this process first opened them. The
+# command line removes such a root when the command fails and the root holds only the layout.
 _new_roots: set[str] = set()
 
 
