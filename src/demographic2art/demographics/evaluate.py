@@ -88,8 +88,23 @@ def _agree(field: str, ours, reference) -> bool:
 REFERENCE_COLUMNS = ("slug", "birth_year", "death_year", "gender", "nationality", "birth_country")
 
 
+def check_pages_dir(pages_dir: str | os.PathLike[str]) -> str:
+    """Return the pages folder as a string, or raise ``MissingFileError`` naming the folder to pass.
+
+    An unpack folder whose pages sit in ``wikipedia/html/`` below it is named in the message.
+    """
+    pages_dir = os.fspath(pages_dir)
+    if not os.path.isdir(pages_dir):
+        problem = "is a file, not a folder" if os.path.exists(pages_dir) else "does not exist"
+        raise MissingFileError(f"pages folder {pages_dir} {problem}; unpack the saved pages into a folder and pass it")
+    nested = os.path.join(pages_dir, "wikipedia", "html")
+    if os.path.isdir(nested) and not any(name.endswith(".html") for name in os.listdir(pages_dir)):
+        raise MissingFileError(f"pages folder {pages_dir} holds no pages; pages are in {nested}; pass that")
+    return pages_dir
+
+
 def evaluate(
-    pages_dir: str | os.PathLike[str],
+    pages_dir: str | os.PathLike[str] | None,
     reference_tsv: str | os.PathLike[str],
     *,
     extracted: Iterable[Demographics] | None = None,
@@ -105,8 +120,9 @@ def evaluate(
     ``coverage`` (share of biography pages where we have a value), and ``disagreements`` (both
     values and our source). Pages
     that are not biographies leave the denominators and are counted under ``triage``.
-    ``extracted`` reuses records already extracted (matched by ``artist_key``); ``limit`` takes
-    the first N reference rows in slug order.
+    ``extracted`` reuses records already extracted (matched by ``artist_key``); with
+    ``pages_dir`` None only those records are compared, and judgement quotes are checked on no
+    page (they count as ``quote_not_found``). ``limit`` takes the first N reference rows in slug order.
 
     ``agreement_judged``, ``recall_judged`` and ``matched_recall_judged`` leave out the reference values judged wrong
     (verdict ``reference_wrong``; a ``range`` verdict only marks a page range holding both values)
@@ -115,10 +131,12 @@ def evaluate(
     while the reference value is still the one judged, we still disagree, and its quote occurs in
     the page text; ``judgements`` in the report counts those applied, stale and unverified.
     """
-    pages_dir = os.fspath(pages_dir)
-    if not os.path.isdir(pages_dir):
-        problem = "is a file, not a folder" if os.path.exists(pages_dir) else "does not exist"
-        raise MissingFileError(f"pages folder {pages_dir} {problem}; unpack the saved pages into a folder and pass it")
+    if pages_dir is None:
+        if extracted is None:
+            raise InvalidValueError("no pages folder and no extracted records given; pass --pages or an extraction")
+        pages_dir = ""
+    else:
+        pages_dir = check_pages_dir(pages_dir)
     reference_rows = _read_reference(reference_tsv)
     if limit is not None:
         reference_rows = reference_rows[:limit]
@@ -134,10 +152,10 @@ def evaluate(
     for row in reference_rows:
         slug = row["slug"]
         record = known.get(slug)
-        path = os.path.join(pages_dir, f"{slug}.html")
+        path = os.path.join(pages_dir, f"{slug}.html") if pages_dir else ""
         page_bytes = None
         if record is None:
-            if not os.path.exists(path):
+            if not path or not os.path.exists(path):
                 missing_pages.append(slug)
                 continue
             with open(path, "rb") as handle:
@@ -294,7 +312,7 @@ def _page_text(path: str, page_bytes: bytes | None) -> str:
     from selectolax.lexbor import LexborHTMLParser
 
     if page_bytes is None:
-        if not os.path.exists(path):
+        if not path or not os.path.exists(path):
             return ""
         with open(path, "rb") as handle:
             page_bytes = handle.read()
@@ -320,3 +338,38 @@ def _source_key(field: str) -> str:
 
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def evaluate_extraction(
+    workspace,
+    reference_tsv: str | os.PathLike[str],
+    *,
+    pages: str | os.PathLike[str] | None = None,
+    extracted: str | os.PathLike[str] | None = None,
+    limit: int | None = None,
+    judgements: str | os.PathLike[str] | None | bool = None,
+) -> dict:
+    """Run :func:`evaluate` as ``d2a demographics evaluate`` does, with a workspace's extraction by default.
+
+    With ``pages`` the pages are extracted (or ``extracted`` records reused) and compared; with
+    neither, the records in ``WORKSPACE/demographics/json`` are compared, and judgement quotes are
+    checked on the workspace's imported pages where it holds them.
+    """
+    from .workspace_io import JSON_DIR
+
+    if pages is not None:
+        pages = check_pages_dir(pages)
+        records = load_extracted_records(extracted) if extracted else None
+        return evaluate(pages, reference_tsv, extracted=records, limit=limit, judgements=judgements)
+    if extracted is None:
+        if not workspace.storage.exists(JSON_DIR):
+            raise MissingFileError(
+                f"no extraction in {workspace.url}/{JSON_DIR}; run 'd2a demographics extract -w {workspace.url}' "
+                "first or pass --pages with a folder of saved pages"
+            )
+        extracted = workspace.storage.local_path(JSON_DIR)
+    records = load_extracted_records(extracted)
+    html = workspace.storage.local_path("bios/html")
+    pages_dir = html if os.path.isdir(html) and os.listdir(html) else None
+    return evaluate(pages_dir, reference_tsv, extracted=records, limit=limit, judgements=judgements)
+

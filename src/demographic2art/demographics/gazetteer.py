@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+from dataclasses import dataclass
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -148,55 +149,190 @@ def town_country(name: str | None, prefer: Iterable[str] = (), *, geonames: bool
     return None
 
 
-def present_day_country(place_text: str | None, prefer: Iterable[str] = ()) -> str | None:
-    """Return the code of the present-day country a place lies in, reading '(now X)' first.
+PLACES_RESOURCE = "data/places.json"
 
-    'Smilavichy, Minsk Governorate, Russian Empire (now Belarus)' gives BY. A place that names
-    a state that no longer exists is looked up town by town in the gazetteer, so 'Brussels, United
-    Kingdom of the Netherlands' gives BE. GeoNames is consulted last, from the last part of the
-    place to the first. ``prefer`` settles names found in several countries.
+
+@dataclass
+class PlaceReading:
+    """The country read from a place text, what it rests on, and why it needs review (if it does).
+
+    ``basis`` is one of 'now' (a '(now X)' note), 'country' (a present-day country in the text),
+    'state' (a historical state), 'region' (a first-level region such as 'Kent' or 'Victoria'),
+    'link' (the title of the place's linked article), 'town' (the gazetteer of town names),
+    'geonames' or '' when nothing was found. ``review`` names a disagreement or an ambiguity.
+    """
+
+    code: str | None
+    basis: str = ""
+    review: str | None = None
+
+
+@lru_cache(maxsize=1)
+def _place_tables() -> dict:
+    text = resources.files("demographic2art.demographics").joinpath(PLACES_RESOURCE).read_text("utf-8")
+    tables = json.loads(text)
+    tables["regions"] = {_fold(k): v for k, v in tables["regions"].items()}
+    tables["historical_states"] = {_fold(k): tuple(v) for k, v in tables["historical_states"].items()}
+    tables["ambiguous_towns"] = {_fold(k): tuple(v) for k, v in tables["ambiguous_towns"].items()}
+    return tables
+
+
+def region_country(name: str | None) -> str | None:
+    """Return the country code of a first-level region ('Kent' GB, 'Victoria' AU, 'Ionia' TR), or None."""
+    if not name:
+        return None
+    return _place_tables()["regions"].get(_fold(name))
+
+
+def ambiguous_town_countries(name: str | None) -> tuple[str, ...]:
+    """Return the countries of a town name found in several of them ('Cambridge'), or ``()``."""
+    if not name:
+        return ()
+    return _place_tables()["ambiguous_towns"].get(_QUALIFIER.sub("", _fold(name)), ())
+
+
+def _state_codes(part: str) -> tuple[str, ...]:
+    """Return the present-day codes of a historical state or a country named by several codes."""
+    folded = re.sub(r"^the ", "", _fold(part))
+    table = _place_tables()["historical_states"]
+    if folded in table:
+        return table[folded]
+    codes = country_codes(part)
+    if codes:
+        return codes
+    value = HISTORICAL_STATES.get(folded)
+    return (value,) if value else ()
+
+
+def _pages_town(name: str) -> str | None:
+    """Return the single code the pages' table gives a town, skipping ambiguous names."""
+    if ambiguous_town_countries(name):
+        return None
+    for candidate in _town_candidates(name):
+        value = _gazetteer_tables()["pages"].get(candidate)
+        if value:
+            return value if "|" not in value else None
+    return None
+
+
+def _choose(codes: Iterable[str], prefer: tuple[str, ...]) -> str:
+    codes = tuple(codes)
+    return next((code for code in codes if code in prefer), codes[0])
+
+
+def _bare_town(name: str, prefer: tuple[str, ...], *, geonames: bool) -> PlaceReading | None:
+    """Read a bare town name: an ambiguous one resolves only to the artist's nationality."""
+    found = ambiguous_town_countries(name)
+    if found:
+        agreed = [code for code in found if code in prefer]
+        if agreed:
+            return PlaceReading(agreed[0], "town")
+        return PlaceReading(None, "town", "birth_place_ambiguous")
+    code = town_country(name, prefer, geonames=geonames)
+    if code is None:
+        return None
+    basis = "geonames" if geonames else "town"
+    if prefer and code not in prefer:
+        if geonames:
+            # GeoNames names alone are weak evidence: a disagreement leaves the country empty.
+            return PlaceReading(None, basis, "town_country_disagrees_with_nationality")
+        return PlaceReading(code, basis, "town_country_disagrees_with_nationality")
+    return PlaceReading(code, basis)
+
+
+def read_place_country(
+    place_text: str | None, prefer: Iterable[str] = (), link_targets: Iterable[str] = ()
+) -> PlaceReading:
+    """Return the present-day country of a place with what it rests on, in this order.
+
+    1. a '(now X)' note; 2. a present-day country in any comma part, last first, or a historical
+    state ('German Empire', 'Governorate of Livonia'); 3. a first-level region ('Kent',
+    'Victoria', 'Piedmont', 'Ionia'); 4. the title of the place's linked article ('Berlingen,
+    Switzerland'); 5. the gazetteer of town names, then GeoNames. A town name found in several
+    countries ('Cambridge', 'Rochester') gives a country only where it agrees with ``prefer``
+    (the artist's nationality); otherwise the code stays empty and ``review`` says why. A town
+    whose gazetteer country differs from its stated region or from ``prefer`` is flagged.
     """
     if not place_text:
-        return None
+        return PlaceReading(None)
     prefer = tuple(prefer)
     now = _NOW.search(place_text)
     if now:
         for part in reversed(now.group(1).split(",")):
             codes = country_codes(part)
             if len(codes) == 1:
-                return codes[0]
+                return PlaceReading(codes[0], "now")
         for part in now.group(1).split(","):
             code = town_country(part, prefer, geonames=True)
             if code:
-                return code
+                return PlaceReading(code, "now")
     text = _NOW.sub("", re.sub(r"\[[^\]]*\]", "", place_text))
     parts = [p.strip() for p in re.split(r",|\bnear\b|\(|\)|\.\s|;|\bor\b", text) if p.strip()]
     if not parts:
-        return None
+        return PlaceReading(None)
     last_codes = country_codes(parts[-1])
-    if not last_codes and not is_historical_state(parts[-1]) and _fold(parts[-1]) not in US_STATES:
+    if not last_codes and not is_historical_state(parts[-1]) and _fold(parts[-1]) not in US_STATES and not _state_codes(parts[-1]):
         # 'Zaragoza Spain', 'Saint Petersburg Russian Empire': a country written without a comma.
         words = parts[-1].split()
         for size in (3, 2, 1):
             if len(words) > size and country_codes(" ".join(words[-size:])):
                 parts[-1:] = [" ".join(words[:-size]), " ".join(words[-size:])]
-                last_codes = country_codes(parts[-1])
                 break
-    if last_codes and not is_historical_state(parts[-1]) and len(last_codes) == 1:
-        return last_codes[0]
-    if _fold(parts[-1]) in US_STATES and len(parts) > 1:
-        return "US"
+    # Countries, states and regions named after the first part, innermost last.
+    area: tuple[tuple[str, ...], str] | None = None
+    for part in reversed(parts[1:] if len(parts) > 1 else parts):
+        codes = country_codes(part)
+        if len(codes) == 1 and not is_historical_state(part) and _fold(part) not in _place_tables()["historical_states"]:
+            return PlaceReading(codes[0], "country")
+        region = region_country(part) if len(parts) > 1 else None
+        if region:
+            area = ((region,), "region")
+            continue
+        state = _state_codes(part)
+        if state:
+            area = (state, "state")
+    if area is not None:
+        codes, basis = area
+        town = _pages_town(parts[0]) if len(parts) > 1 else None
+        if basis == "state":
+            # A town the pages place in one country refines a former state ('Breslau, German Empire').
+            if town and (town in codes or town not in ("US",)):
+                return PlaceReading(town, "town")
+            return PlaceReading(_choose(codes, prefer), basis)
+        review = "town_country_disagrees_with_region" if town and town != codes[0] else None
+        return PlaceReading(codes[0], basis, review)
+    for target in link_targets:
+        if target and "," in target and _fold(target) != _fold(place_text):
+            reading = read_place_country(target)
+            if reading.code and reading.basis in ("country", "state", "region", "now"):
+                return PlaceReading(reading.code, "link")
+    if len(parts) > 1 and _fold(parts[-1]) in US_STATES:
+        return PlaceReading("US", "region")
+    review = None
     for part in parts:
-        code = town_country(part, prefer)
-        if code:
-            return code
+        reading = _bare_town(part, prefer, geonames=False)
+        if reading is not None and reading.code:
+            return reading
+        review = review or (reading.review if reading else None)
     if last_codes:
-        return next((code for code in last_codes if code in prefer), last_codes[0])
+        return PlaceReading(_choose(last_codes, prefer), "state")
+    if review:
+        return PlaceReading(None, "town", review)
     for part in reversed(parts):
-        code = town_country(part, prefer, geonames=True)
-        if code:
-            return code
-    return None
+        reading = _bare_town(part, prefer, geonames=True)
+        if reading is not None:
+            return reading
+    return PlaceReading(None)
+
+
+def present_day_country(place_text: str | None, prefer: Iterable[str] = (), link_targets: Iterable[str] = ()) -> str | None:
+    """Return the code of the present-day country a place lies in, or None.
+
+    'Smilavichy, Minsk Governorate, Russian Empire (now Belarus)' gives BY, 'Hanover, German
+    Empire' DE, 'Rochester, Kent' GB. ``prefer`` (the artist's nationality) settles names found
+    in several countries. See :func:`read_place_country` for the order and the review reasons.
+    """
+    return read_place_country(place_text, prefer, link_targets).code
 
 
 def build_gazetteer(pages_dir: str | os.PathLike[str], *, use_geonames: bool = True) -> dict[str, dict[str, str]]:

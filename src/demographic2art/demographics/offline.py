@@ -17,7 +17,7 @@ from selectolax.lexbor import LexborNode as Node
 
 from ..bios.triage import PageKind, first_paragraph_text, page_categories, triage_tree
 from .countries import country_name, demonym_codes, nationality_codes, place_country, strict_demonym_codes
-from .gazetteer import present_day_country
+from .gazetteer import present_day_country, read_place_country
 from .dates import DateReading, clean_date_text, parse_date
 from .career import apply_career
 from .schema import Conflict, Demographics, LifeEvent, Nationality, Place
@@ -105,11 +105,27 @@ def extract_page(html: str | bytes, artist_key: str | None = None) -> Demographi
 
 
 def _settle_countries(record: Demographics) -> None:
-    """Read place countries again with the nationality known, to settle towns found in several countries."""
+    """Read place countries again with the nationality and the link targets known.
+
+    A town found in several countries keeps its country only where it agrees with the
+    nationality; that ambiguity, and a gazetteer country that differs from the stated region
+    or from the nationality, mark the record for review with the reason ('birth_place_ambiguous')
+    when they concern the birth place.
+    """
     prefer = tuple(record.nationality.codes)
-    for event in (record.birth, record.death):
-        if event.place.raw and prefer:
-            event.place.country_code = present_day_country(event.place.raw, prefer) or event.place.country_code
+    for which in ("birth", "death"):
+        place = getattr(record, which).place
+        if not place.raw:
+            continue
+        reading = read_place_country(place.raw, prefer, place.link_targets)
+        if reading.code or reading.review:
+            place.country_code = reading.code
+        if reading.review and which == "birth":
+            # Death places abroad are common and expected; only the birth country is flagged.
+            reason = reading.review if reading.review.startswith("birth_") else f"birth_{reading.review}"
+            if reason not in record.review_reasons:
+                record.needs_review = True
+                record.review_reasons.append(reason)
 
 
 # Infobox ------------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def extract_wikitext(wikitext: str, artist_key: str | None = None) -> Demographi
         place = plain_text(params.get(f"{which}_place", ""))
         if place:
             targets = [m.group(0)[2:].split("|")[0].rstrip("]") for m in _LINK.finditer(params.get(f"{which}_place", ""))]
-            getattr(record, which).place = Place(raw=place, country_code=present_day_country(place), link_targets=targets)
+            getattr(record, which).place = Place(raw=place, country_code=present_day_country(place, link_targets=targets), link_targets=targets)
             record.sources[f"{which}_place"] = "infobox"
     nationality = plain_text(params.get("nationality", "") or params.get("citizenship", ""))
     if nationality:
