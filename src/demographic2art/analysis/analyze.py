@@ -2,10 +2,11 @@
 
 Two sources: a workspace (downloaded images joined to the catalog and to the
 demographics table) or a folder laid out as ``<group>/<image>.jpg``, grouped by folder
-name. With two groups the groups are compared pairwise (Mann-Whitney U); with more, a
-Kruskal-Wallis test per feature comes first and every pair follows. Where artists are
-known, effect-size intervals resample whole artists, because works of one artist are
-not independent.
+name. Groups are compared pairwise; with more than two, a Kruskal-Wallis test per
+feature comes first. Works of one artist are not independent, so where artists are
+known each feature's p comes from permuting whole artists between the groups and its
+effect-size interval resamples whole artists. Without artists, p is Mann-Whitney U over
+images and the interval resamples images.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from . import report as html_report
 from .features import TESTED_FEATURES, extract_features
 from .real_report import report_page
 from .crosstab import crosstab_tests
+from .permutation import too_few_clusters_notes
 from .describe import describe_groups
 from .embeddings import load_backend
 from .robustness import compare_within_strata, model_gap, sensitivity_comparison, summarise_gap
@@ -43,8 +45,12 @@ AVERAGE_IMAGE_SAMPLE = 48
 # Half-century eras keep the groups large enough to test.
 ERA_WIDTH = 50
 MIN_GROUP_SIZE = 2
+# Files whose presence marks an earlier report in an output folder.
+REPORT_FILES = ("report.html", "stats.json")
 # Default analysis names list the groups up to this many, then only their count.
 MAX_NAMED_GROUPS = 3
+ARTIST_PERMUTATION_METHOD = "two-sided permutation test of Cliff's delta moving whole artists between groups, BH q per comparison"
+WORK_RANK_METHOD = "two-sided Mann-Whitney U over images (artists unknown), BH q per comparison"
 
 
 @dataclass
@@ -183,6 +189,7 @@ def analyze_images(
     sensitivity: bool = True,
     portfolio: str | None = None,
     embedding: str | None = None,
+    overwrite: bool = False,
     seed: int = 0,
 ) -> AnalysisResult:
     """Extract features of real images, group them and test the groups against each other.
@@ -199,7 +206,8 @@ def analyze_images(
     ``sensitivity`` reruns the comparison without flagged artists. ``within_era`` adds
     comparisons within each birth era. ``portfolio`` names a generated portfolio under
     ``portfolios/`` whose A-B gap is set beside the real one. ``embedding`` picks the
-    vectors of the whole-set tests.
+    vectors of the whole-set tests. An earlier report in the output folder raises
+    :class:`InvalidValueError` before any work starts, unless ``overwrite`` is true.
     """
     if group_by not in GROUP_COLUMNS:
         raise InvalidValueError(f"unknown group-by column {group_by!r}; use one of {', '.join(GROUP_COLUMNS)}")
@@ -228,6 +236,11 @@ def analyze_images(
             f"({', '.join(f'{g}: {n}' for g, n in counts.items()) or 'none'})"
         )
     table = table[table["group"].isin(names)].reset_index(drop=True)
+    if name is None:
+        label = "-".join(names) if len(names) <= MAX_NAMED_GROUPS else f"{len(names)}-groups"
+        name = re.sub(r"[^a-z0-9]+", "-", f"{group_by}-{label}".lower()).strip("-")
+    if not overwrite:
+        check_no_report(ws, name, out)
 
     import pandas as pd
 
@@ -243,7 +256,7 @@ def analyze_images(
     usable = features[features["status"] == "ok"].reset_index(drop=True)
     has_artists = usable["artist_key"].notna().all() and usable["artist_key"].nunique() > 1
     cluster_by = "artist_key" if has_artists else None
-    stats = compare_pairs(usable, "group", all_pairs(names), TESTED_FEATURES, cluster_by=cluster_by, n_boot=n_boot, seed=seed)
+    stats = compare_pairs(usable, "group", all_pairs(names), TESTED_FEATURES, cluster_by=cluster_by, n_boot=n_boot, n_perm=n_perm, seed=seed)
     multi = multi_group_tests(usable, "group", TESTED_FEATURES) if len(names) > 2 else None
 
     backend = load_backend(embedding)
@@ -261,15 +274,12 @@ def analyze_images(
     ]
     count_table = _count_table(features, names)
 
-    if name is None:
-        label = "-".join(names) if len(names) <= MAX_NAMED_GROUPS else f"{len(names)}-groups"
-        name = re.sub(r"[^a-z0-9]+", "-", f"{group_by}-{label}".lower()).strip("-")
     result = AnalysisResult(
         name=name, group_by=group_by, groups=names, counts=count_table, features=features, stats=stats,
         multi_group=multi, multivariate=multivariate, folder="", vectors=backend.name,
     )
     if images_dir is None:
-        _add_workspace_checks(ws, result, table, usable, cluster_by, within_era=within_era, sensitivity=sensitivity, n_boot=n_boot, seed=seed)
+        _add_workspace_checks(ws, result, table, usable, cluster_by, within_era=within_era, sensitivity=sensitivity, n_boot=n_boot, n_perm=n_perm, seed=seed)
     if portfolio is not None:
         result.model_gap = _portfolio_gap(ws, portfolio, stats, group_by)
     averages = _average_sources(ws, table, names, images_dir, seed)
@@ -277,7 +287,28 @@ def analyze_images(
     return result
 
 
-def _add_workspace_checks(ws, result, table, usable, cluster_by, *, within_era, sensitivity, n_boot, seed) -> None:
+def _output_storage(ws: Workspace, name: str, out: str | None):
+    """Return the storage and folder (relative to it) that the report of ``name`` goes to."""
+    from ..storage import Storage
+
+    if out is not None:
+        return Storage(out), ""
+    return ws.storage, f"analysis/{name}"
+
+
+def check_no_report(ws: Workspace, name: str, out: str | None = None) -> None:
+    """Raise :class:`InvalidValueError` if the output folder of ``name`` already contains a report."""
+    storage, folder = _output_storage(ws, name, out)
+    prefix = f"{folder}/" if folder else ""
+    earlier = [filename for filename in REPORT_FILES if storage.exists(f"{prefix}{filename}")]
+    if earlier:
+        raise InvalidValueError(
+            f"{storage.path(folder)} already contains an analysis report ({', '.join(earlier)}); "
+            "pass --overwrite to replace it, or --name or --out to write elsewhere"
+        )
+
+
+def _add_workspace_checks(ws, result, table, usable, cluster_by, *, within_era, sensitivity, n_boot, n_perm, seed) -> None:
     """Fill the description, cross-tables, within-era and sensitivity parts of a workspace analysis."""
     names = result.groups
     result.description = describe_groups(table, names)
@@ -285,7 +316,7 @@ def _add_workspace_checks(ws, result, table, usable, cluster_by, *, within_era, 
     crosstab_cluster = "artist_key" if table["artist_key"].notna().any() else None
     result.crosstabs = crosstab_tests(table, "group", categories, cluster_by=crosstab_cluster, seed=seed)
     if within_era:
-        result.within_era = compare_within_strata(usable, "birth_era", names, TESTED_FEATURES, cluster_by=cluster_by, n_boot=n_boot, seed=seed)
+        result.within_era = compare_within_strata(usable, "birth_era", names, TESTED_FEATURES, cluster_by=cluster_by, n_boot=n_boot, n_perm=n_perm, seed=seed)
     if sensitivity and "needs_review" in usable:
         flagged = usable["needs_review"].fillna(False).astype(bool)
         if flagged.any():
@@ -293,7 +324,7 @@ def _add_workspace_checks(ws, result, table, usable, cluster_by, *, within_era, 
             rest_names = [n for n in names if (rest["group"] == n).sum() >= MIN_GROUP_SIZE]
             if len(rest_names) >= 2:
                 clusters = cluster_by if cluster_by is not None and rest["artist_key"].nunique() > 1 else None
-                rerun = compare_pairs(rest, "group", all_pairs(rest_names), TESTED_FEATURES, cluster_by=clusters, n_boot=n_boot, seed=seed)
+                rerun = compare_pairs(rest, "group", all_pairs(rest_names), TESTED_FEATURES, cluster_by=clusters, n_boot=n_boot, n_perm=n_perm, seed=seed)
                 result.sensitivity = sensitivity_comparison(result.stats, rerun)
                 result.sensitivity.attrs["flagged_artists"] = int(usable.loc[flagged, "artist_key"].nunique())
             else:
@@ -357,12 +388,7 @@ def _count_table(features, names):
 
 
 def _write_outputs(ws: Workspace, result: AnalysisResult, out: str | None, note: str | None, *, source: str, has_artists: bool, averages) -> None:
-    from ..storage import Storage
-
-    if out is not None:
-        storage, folder = Storage(out), ""
-    else:
-        storage, folder = ws.storage, f"analysis/{result.name}"
+    storage, folder = _output_storage(ws, result.name, out)
     prefix = f"{folder}/" if folder else ""
     tables = {
         "features.csv": result.features,
@@ -389,6 +415,8 @@ def _write_outputs(ws: Workspace, result: AnalysisResult, out: str | None, note:
             "groups": result.groups,
             "note": note,
             "artist_resampling": has_artists,
+            "per_feature_test": ARTIST_PERMUTATION_METHOD if has_artists else WORK_RANK_METHOD,
+            "too_few_artists": too_few_clusters_notes(result.stats),
             "vectors": result.vectors,
             "counts": result.counts.to_dict(orient="records"),
             "description": _records(result.description),

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +24,7 @@ from ..errors import InvalidValueError, MissingFileError
 from ..workspace import Workspace
 from . import report as html_report
 from .features import TESTED_FEATURES, extract_features
+from .group_values import check_group_values
 from .embeddings import load_backend
 from .stats import DEFAULT_BOOTSTRAP, DEFAULT_PERMUTATIONS, Comparison, compare_pairs
 from .twosample import DEFAULT_C2ST_PERMUTATIONS, json_rows, whole_set_tests
@@ -157,6 +160,8 @@ def compare_groups(
     engine: str = "local",
     workers: int | None = None,
     embedding: str | None = None,
+    allow_new_values: bool = False,
+    on_progress: Callable[[str], None] | None = None,
 ) -> ComparisonResult:
     """Generate a portfolio per group with shared seeds, extract features and compare groups.
 
@@ -167,7 +172,10 @@ def compare_groups(
     training run (``runs/best.json``, else the lowest loss). ``engine`` is ``'local'`` or
     ``'ray'`` (a Ray Data batch job with ``workers`` model copies); both write the same
     files. ``embedding`` picks the vectors of the whole-set tests (see
-    :func:`~demographic2art.analysis.embeddings.load_backend`).
+    :func:`~demographic2art.analysis.embeddings.load_backend`). Each attribute value must
+    occur in the workspace's demographics or catalog tables unless ``allow_new_values``
+    is true (for hypothetical groups). ``on_progress`` receives the image count and
+    time estimate before generation and the total time at the end; they are logged too.
     """
     from ..generate import Generator, save_generation
     from .generation import ENGINES, generate_local, generate_ray
@@ -177,6 +185,10 @@ def compare_groups(
     ws = _resolve_workspace(workspace)
     seeds = _validate(groups, n_images, seeds, templates)
     attributes = {group_label(g): group_attributes(g) for g in groups}
+    if not allow_new_values:
+        check_group_values(ws, groups)
+    started = time.monotonic()
+    progress = _progress_reporter(on_progress)
     if lora == "best":
         from ..generate.gallery import best_lora
 
@@ -208,10 +220,11 @@ def compare_groups(
             relpath = f"{folder}/images/{_slug(label)}/{seed}.png"
             records.append({"group": label, "seed": seed, "template": template, "prompt": prompt, "lora_weight": weight, "file": relpath})
 
+    progress(f"generating {len(records)} images ({len(groups_plan)} groups x {len(seeds)} seeds, {steps} steps each) with the {engine} engine")
     if engine == "ray":
         generated = generate_ray(records, model=model, lora=lora, steps=steps, guidance_scale=guidance_scale, workers=workers, device=device)
     else:
-        generated = generate_local(records, generator=generator, steps=steps, guidance_scale=guidance_scale)
+        generated = generate_local(records, generator=generator, steps=steps, guidance_scale=guidance_scale, on_progress=progress)
     from ..generate import GenerationParams
 
     for record, image in zip(records, generated):
@@ -238,7 +251,22 @@ def compare_groups(
         "packages": package_versions(),
     }
     ws.storage.write_json(f"{folder}/manifest.json", manifest)
-    return analyze_portfolio(ws, name, n_boot=n_boot, n_perm=n_perm, c2st_perm=c2st_perm, embedding=embedding, images=generated)
+    generation_seconds = time.monotonic() - started
+    result = analyze_portfolio(ws, name, n_boot=n_boot, n_perm=n_perm, c2st_perm=c2st_perm, embedding=embedding, images=generated)
+    total = time.monotonic() - started
+    progress(f"compare took {total:.1f} s in total, {generation_seconds:.1f} s of it generating images")
+    return result
+
+
+def _progress_reporter(on_progress: Callable[[str], None] | None) -> Callable[[str], None]:
+    """Return a function that logs a progress message and passes it to ``on_progress``."""
+
+    def report(message: str) -> None:
+        logger.info("%s", message)
+        if on_progress is not None:
+            on_progress(message)
+
+    return report
 
 
 def read_portfolio(workspace: Workspace | str, name: str):

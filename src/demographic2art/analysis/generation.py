@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..cluster import ray_session
@@ -31,11 +32,22 @@ def _params(row: dict[str, Any], steps: int, guidance_scale: float):
     return GenerationParams(prompt=row["prompt"], seed=row["seed"], steps=steps, guidance_scale=guidance_scale, lora_weight=row["lora_weight"])
 
 
-def generate_local(plan: Sequence[dict[str, Any]], *, generator, steps: int, guidance_scale: float) -> list:
-    """Generate each planned image in order with one loaded generator; return PIL images."""
+def generate_local(
+    plan: Sequence[dict[str, Any]], *, generator, steps: int, guidance_scale: float, on_progress: Callable[[str], None] | None = None
+) -> list:
+    """Generate each planned image in order with one loaded generator; return PIL images.
+
+    After the first image, ``on_progress`` receives an estimate of the remaining time:
+    the first image's time multiplied by the number of images left. The first image
+    includes warm-up work, so the estimate is usually high.
+    """
     images = []
-    for row in plan:
+    for index, row in enumerate(plan):
+        started = time.monotonic()
         images.append(generator.generate(_params(row, steps, guidance_scale))[0])
+        if index == 0 and on_progress is not None and len(plan) > 1:
+            first = time.monotonic() - started
+            on_progress(f"the first image took {first:.2f} s, so the other {len(plan) - 1} take about {first * (len(plan) - 1):.0f} s (an estimate)")
     return images
 
 

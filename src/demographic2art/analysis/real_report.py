@@ -8,9 +8,29 @@ from . import report as html_report
 from .compare import top_features
 from .describe import birth_years_by_group, era_mix
 from .features import TESTED_FEATURES
+from .permutation import too_few_clusters_notes
 from .robustness import summarise_gap
 
-STATS_COLUMNS = ["group_a", "group_b", "feature", "n_a", "n_b", "median_a", "median_b", "cliffs_delta", "ci_low", "ci_high", "magnitude", "p", "q"]
+STATS_COLUMNS = ["group_a", "group_b", "feature", "n_a", "n_b", "median_a", "median_b", "cliffs_delta", "ci_low", "ci_high", "magnitude", "test", "p", "q"]
+# Headers of the per-feature table when whole artists are permuted.
+CLUSTERED_HEADERS = {
+    "clusters_a": "artists_a",
+    "clusters_b": "artists_b",
+    "p": "p (artists permuted)",
+    "q": "q (BH over p (artists permuted))",
+    "p_works_mann_whitney": "p (works, Mann-Whitney; not used)",
+}
+CLUSTERED_METHODS = (
+    "<p>p: two-sided permutation test of Cliff's delta that moves whole artists between the two groups "
+    "(all assignments when there are at most 20,000, otherwise the given number of random ones). "
+    "q: Benjamini-Hochberg over the features of each comparison; significant means q &lt; 0.05. "
+    "The interval resamples whole artists within each group. "
+    "p (works, Mann-Whitney) treats works as independent, is shown for reference only and decides nothing.</p>"
+)
+UNCLUSTERED_METHODS = (
+    "<p>Artists are unknown, so p is the two-sided Mann-Whitney U test over works and the interval resamples works. "
+    "q: Benjamini-Hochberg over the features of each comparison; significant means q &lt; 0.05.</p>"
+)
 CROSSTAB_NOTE = (
     "<p>Each work counts once (a multi-valued genre or media cell counts its first item). Chi-square p treats works as "
     "independent; p (artists permuted) moves whole artists between groups and is the one to read when artists are known.</p>"
@@ -36,9 +56,12 @@ def report_page(result, note: str | None, source: str, has_artists: bool, averag
     import pandas as pd
 
     usable = result.features[result.features["status"] == "ok"]
-    interval = "whole artists resampled" if has_artists else "images resampled (artists unknown)"
+    if has_artists:
+        methods = "per-feature p from permuting whole artists between groups; effect-size intervals resample whole artists"
+    else:
+        methods = "per-feature p from the Mann-Whitney U test over images; effect-size intervals resample images (artists unknown)"
     sections = [
-        ("Source", f"<p>{html.escape(source)}, grouped by {html.escape(result.group_by)}; effect-size intervals: {interval}.</p>"),
+        ("Source", f"<p>{html.escape(source)}, grouped by {html.escape(result.group_by)}; {methods}.</p>"),
         ("Counts per group", html_report.table_html(result.counts)),
     ]
     if result.description is not None and not result.description.empty:
@@ -54,7 +77,8 @@ def report_page(result, note: str | None, source: str, has_artists: bool, averag
     sections.append(html_report.figure_section("Average image per group (whole images, borders included)", html_report.average_images(averages), "average images"))
     sections.append(html_report.figure_section("Palettes per group", html_report.group_palettes(usable, "group", result.groups), "palettes"))
     if result.multi_group is not None:
-        sections.append(("Kruskal-Wallis across all groups", html_report.table_html(result.multi_group)))
+        # NOTE: Kruskal-Wallis treats works as independent even where artists are known.
+        sections.append(("Kruskal-Wallis across all groups (works treated as independent)", html_report.table_html(result.multi_group)))
     for (group_a, group_b), part in result.stats.groupby(["group_a", "group_b"], sort=False):
         figure = html_report.forest_plot(part, title=f"{group_a} vs {group_b}")
         sections.append(html_report.figure_section(f"Effect sizes: {group_a} vs {group_b}", figure, "forest plot"))
@@ -67,7 +91,8 @@ def report_page(result, note: str | None, source: str, has_artists: bool, averag
         columns = ["stratum", *[c for c in STATS_COLUMNS if c not in ("median_a", "median_b")]]
         significant = result.within_era[result.within_era["significant"]]
         body = f"<p>{len(significant)} of {len(result.within_era)} within-era comparisons have BH q &lt; 0.05.</p>"
-        sections.append(("Comparisons within birth era", body + html_report.table_html(result.within_era[columns])))
+        table = _headers(result.within_era[columns], result.within_era)
+        sections.append(("Comparisons within birth era", body + html_report.table_html(table)))
     if result.sensitivity is not None and not result.sensitivity.empty:
         changed = int(result.sensitivity["changed"].sum())
         flagged = result.sensitivity.attrs.get("flagged_artists", "")
@@ -79,5 +104,21 @@ def report_page(result, note: str | None, source: str, has_artists: bool, averag
     if result.model_gap is not None and not result.model_gap.empty:
         body = f"<p>{html.escape(summarise_gap(result.model_gap))}</p>"
         sections.append(("Does the model exaggerate? Model gap beside real gap", body + html_report.table_html(result.model_gap)))
-    sections.append(("Per-feature statistics", html_report.table_html(result.stats[STATS_COLUMNS])))
+    sections.append(("Per-feature statistics", per_feature_section(result.stats)))
     return html_report.render_html(f"Image analysis: {result.name}", sections, banner=note)
+
+
+def per_feature_section(stats) -> str:
+    """Return the per-feature table with headers and methods text naming the test behind p."""
+    clustered = bool((stats["p_min"].notna()).any()) if "p_min" in stats else False
+    columns = list(STATS_COLUMNS)
+    if clustered:
+        columns = [*columns[:4], "clusters_a", "clusters_b", *columns[4:], "p_works_mann_whitney"]
+    notes = "".join(f"<p><strong>{html.escape(note)}.</strong></p>" for note in too_few_clusters_notes(stats))
+    methods = CLUSTERED_METHODS if clustered else UNCLUSTERED_METHODS
+    return methods + notes + html_report.table_html(_headers(stats[columns], stats))
+
+
+def _headers(table, stats):
+    clustered = bool((stats["p_min"].notna()).any()) if "p_min" in stats else False
+    return table.rename(columns=CLUSTERED_HEADERS) if clustered else table

@@ -20,14 +20,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import InvalidValueError, MissingFileError
-from .stats import DEFAULT_BOOTSTRAP, all_pairs, compare_pairs
+from .stats import DEFAULT_BOOTSTRAP, DEFAULT_PERMUTATIONS, all_pairs, compare_pairs
 
 logger = logging.getLogger(__name__)
 
 MIN_STRATUM_SIZE = 5
 
 
-def compare_within_strata(frame, strata: str, names: Sequence[str], features: Sequence[str], *, cluster_by: str | None, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0):
+def compare_within_strata(frame, strata: str, names: Sequence[str], features: Sequence[str], *, cluster_by: str | None, n_boot: int = DEFAULT_BOOTSTRAP, n_perm: int = DEFAULT_PERMUTATIONS, seed: int = 0):
     """Return :func:`compare_pairs` rows per stratum (e.g. birth era), with a ``stratum`` column.
 
     Only strata where at least two groups have ``MIN_STRATUM_SIZE`` works are compared;
@@ -44,7 +44,7 @@ def compare_within_strata(frame, strata: str, names: Sequence[str], features: Se
         if len(present) < 2:
             continue
         clusters = cluster_by if cluster_by is not None and part[cluster_by].nunique() > 1 else None
-        rows = compare_pairs(part, "group", all_pairs(present), features, cluster_by=clusters, n_boot=n_boot, seed=seed)
+        rows = compare_pairs(part, "group", all_pairs(present), features, cluster_by=clusters, n_boot=n_boot, n_perm=n_perm, seed=seed)
         parts.append(rows.assign(stratum=stratum))
     if not parts:
         logger.info("no %s stratum has two groups of %d works", strata, MIN_STRATUM_SIZE)

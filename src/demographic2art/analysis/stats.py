@@ -16,12 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidValueError
+from .permutation import cluster_permutation_test
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BOOTSTRAP = 2000
 DEFAULT_PERMUTATIONS = 999
 DEFAULT_ALPHA = 0.05
+# Name in the ``test`` column of p-values from permuting whole artists between groups.
+CLUSTER_PERMUTATION_TEST = "artist-permutation"
 
 
 def cliffs_delta(a: Sequence[float], b: Sequence[float]) -> float:
@@ -308,15 +311,23 @@ def compare_two(
     pair_by: str | None = None,
     cluster_by: str | None = None,
     n_boot: int = DEFAULT_BOOTSTRAP,
+    n_perm: int = DEFAULT_PERMUTATIONS,
     alpha: float = DEFAULT_ALPHA,
     seed: int = 0,
 ):
     """Return one row per feature comparing rows with ``column == name_a`` to ``name_b``.
 
     With ``pair_by`` the rows of both groups are matched on that column (the seed) and
-    tested with the Wilcoxon signed-rank test; otherwise Mann-Whitney U. With
-    ``cluster_by`` (the artist) the effect-size interval resamples whole clusters.
-    ``q`` is the Benjamini-Hochberg adjusted p over the features of this comparison.
+    tested with the Wilcoxon signed-rank test. With ``cluster_by`` (the artist), ``p``
+    comes from a permutation test that moves whole clusters between the groups
+    (:func:`~demographic2art.analysis.permutation.cluster_permutation_test`, ``n_perm``
+    draws unless enumerated exactly) and the effect-size interval resamples whole
+    clusters. The work-level Mann-Whitney p is then kept as ``p_works_mann_whitney``,
+    for reference only. Otherwise ``p`` is Mann-Whitney U over rows. ``p_min`` is the
+    smallest p the cluster permutation can give (NaN for rank tests), and ``clusters_a``
+    and ``clusters_b`` count the clusters per group (0 without ``cluster_by``). ``q`` is the
+    Benjamini-Hochberg adjusted p over the features of this comparison, and
+    ``significant`` is ``q < alpha``.
     """
     import pandas as pd
 
@@ -334,14 +345,18 @@ def compare_two(
             b = group_b[feature].dropna().to_numpy()
         paired = pair_by is not None
         test, statistic, p = rank_test(a, b, paired=paired)
+        p_works, p_min = float("nan"), float("nan")
+        clusters = (0, 0)
         feature_seed = seed + index
         if cluster_by is not None and not paired:
-            keep_a = group_a[feature].notna()
-            keep_b = group_b[feature].notna()
-            delta, low, high = cluster_bootstrap_delta(
-                a, group_a.loc[keep_a, cluster_by], b, group_b.loc[keep_b, cluster_by], n_boot=n_boot, seed=feature_seed
-            )
+            clusters_a = group_a.loc[group_a[feature].notna(), cluster_by]
+            clusters_b = group_b.loc[group_b[feature].notna(), cluster_by]
+            delta, low, high = cluster_bootstrap_delta(a, clusters_a, b, clusters_b, n_boot=n_boot, seed=feature_seed)
             interval = "cluster-bootstrap"
+            permuted = cluster_permutation_test(a, clusters_a, b, clusters_b, n_perm=n_perm, seed=feature_seed)
+            p_works = p
+            test, statistic, p, p_min = CLUSTER_PERMUTATION_TEST, permuted.delta, permuted.p, permuted.p_min
+            clusters = (permuted.clusters_a, permuted.clusters_b)
         else:
             delta, low, high = bootstrap_delta(a, b, paired=paired, n_boot=n_boot, seed=feature_seed)
             interval = "paired-bootstrap" if paired else "bootstrap"
@@ -362,6 +377,10 @@ def compare_two(
                 "test": test,
                 "statistic": statistic,
                 "p": p,
+                "clusters_a": clusters[0],
+                "clusters_b": clusters[1],
+                "p_min": p_min,
+                "p_works_mann_whitney": p_works,
             }
         )
     result = pd.DataFrame(rows)
@@ -379,6 +398,7 @@ def compare_pairs(
     pair_by: str | None = None,
     cluster_by: str | None = None,
     n_boot: int = DEFAULT_BOOTSTRAP,
+    n_perm: int = DEFAULT_PERMUTATIONS,
     alpha: float = DEFAULT_ALPHA,
     seed: int = 0,
 ):
@@ -395,6 +415,7 @@ def compare_pairs(
             pair_by=pair_by if comparison.paired else None,
             cluster_by=cluster_by,
             n_boot=n_boot,
+            n_perm=n_perm,
             alpha=alpha,
             seed=seed,
         )
