@@ -31,6 +31,17 @@ def _rows(workspace: Workspace, table: str) -> int | None:
         return pq.ParquetFile(handle).metadata.num_rows
 
 
+def _best_text(best: dict) -> str:
+    """Return the best run, its loss and how many comparable runs it was chosen from."""
+    text = f"{best['run']} (validation loss {best['validation_loss']:.4f}"
+    if isinstance(best.get("candidates"), int):
+        text += f", lowest of {best['candidates']} comparable runs"
+        left_out = best.get("left_out") or []
+        if left_out:
+            text += f"; {len(left_out)} runs left out, see runs/best.json"
+    return text + ")"
+
+
 def workspace_status(workspace: Workspace) -> WorkspaceStatus:
     """Return, for each stage, whether its main output exists and how big it is.
 
@@ -50,7 +61,7 @@ def workspace_status(workspace: Workspace) -> WorkspaceStatus:
         report.stages.append(StageStatus(name, rows is not None, f"{rows} {unit} in {table}" if rows is not None else "not run"))
     runs = storage.glob("runs/**/summary.json")
     best = storage.read_json("runs/best.json") if storage.exists("runs/best.json") else None
-    detail = f"{len(runs)} runs" + (f", best {best['run']} (validation loss {best['validation_loss']:.4f})" if best else "")
+    detail = f"{len(runs)} runs" + (f", best {_best_text(best)}" if best else "")
     report.stages.append(StageStatus("train", bool(runs), detail if runs else "not run"))
     images = [n for n in storage.listdir("gallery") if n.endswith(".png")]
     report.stages.append(StageStatus("generate", bool(images), f"{len(images)} images in gallery/" if images else "not run"))

@@ -33,8 +33,10 @@ def best_lora(workspace: Workspace) -> str | None:
     """Return the local path of the workspace's best LoRA, or None when it has no run.
 
     ``runs/best.json`` (written by ``d2a sweep`` and ``d2a train``, keys ``run`` and
-    ``lora``) decides when it exists. Otherwise the run whose ``summary.json`` has the
-    lowest validation loss wins, or the lowest final training loss for runs without one.
+    ``lora``) decides when it exists. Otherwise the best run is chosen as
+    :func:`demographic2art.train.best.choose_best_run` does (lowest validation loss among
+    comparable finished runs). Where no run has a validation loss and a LoRA file, the
+    lowest final training loss of the summaries wins.
     Raise :class:`InvalidValueError` when ``runs/best.json`` is not a JSON object naming
     a run. The LoRA file itself is checked where it is loaded.
     """
@@ -46,6 +48,11 @@ def best_lora(workspace: Workspace) -> str | None:
             if not isinstance(lora, str):
                 raise InvalidValueError(f"{storage.url}/{BEST_RUN_FILE} has lora {lora!r}, which is not a path; {BEST_RUN_FIX}")
             return storage.local_path(lora)
+    from ..train.best import choose_best_run
+
+    chosen = choose_best_run(workspace)
+    if chosen is not None:
+        return storage.local_path(chosen["lora"])
     candidates = []
     for path in storage.glob("runs/**/summary.json"):
         try:
@@ -92,6 +99,28 @@ def _summary_lora(storage, run: str | None) -> str | None:
     return summary.get("lora") if isinstance(summary, dict) else None
 
 
+def lora_run_name(workspace: Workspace, lora: str | None) -> str | None:
+    """Return the run name of a LoRA file or folder inside the workspace's ``runs/``, else None.
+
+    The name keeps the sweep folder (``small/lr0.001-seed1``), so runs of two sweeps
+    never share a name.
+    """
+    import os
+
+    if not lora or not workspace.storage.is_local:
+        return None
+    runs = os.path.realpath(workspace.storage.local_path("runs"))
+    path = os.path.realpath(lora)
+    if os.path.isfile(path):
+        path = os.path.dirname(path)
+    if os.path.basename(path) != "lora":
+        return None
+    run = os.path.dirname(path)
+    if os.path.commonpath([runs, run]) != runs or run == runs:
+        return None
+    return os.path.relpath(run, runs).replace(os.sep, "/")
+
+
 def image_name(params: GenerationParams, lora_name: str | None) -> str:
     """Return a file name that depends only on the parameters, so reruns overwrite, not duplicate."""
     digest = hashlib.sha256(f"{params.model_dump_json()}|{lora_name}".encode()).hexdigest()[:10]
@@ -124,6 +153,8 @@ def generate_gallery(
         lora = resolve_lora_file(lora) if lora else None
     set_torch_threads(threads)
     generator = generator or Generator(model, lora)
+    # A workspace run is named with its sweep folder, so sidecars of two sweeps differ.
+    lora_name = lora_run_name(workspace, getattr(generator, "lora", None)) or generator.lora_name
     items = []
     for prompt in prompts:
         for seed in seeds:
@@ -132,8 +163,8 @@ def generate_gallery(
                 lora_weight=lora_weight if generator.lora else 1.0, scheduler=scheduler,
             )
             image = generator.generate(params)[0]
-            name = f"{folder}/{image_name(params, generator.lora_name)}"
-            save_generation(workspace.storage, name, image, params, model=generator.model_name, lora=generator.lora_name)
+            name = f"{folder}/{image_name(params, lora_name)}"
+            save_generation(workspace.storage, name, image, params, model=generator.model_name, lora=lora_name)
             items.append(GalleryItem(name, prompt, seed, params.lora_weight))
     logger.info("generated %d images into %s", len(items), folder)
     return items

@@ -5,7 +5,7 @@ Routes::
     GET  /                         the studio page
     POST /api/jobs                 enqueue a generation (202, Location: /api/jobs/<id>)
     GET  /api/jobs/<id>            state, step i of N, queue position, result URLs, parameters
-    POST /api/jobs/<id>/cancel     cancel a queued or running job
+    POST /api/jobs/<id>/cancel     cancel a queued or running job (409 once it has ended)
     GET  /api/history              the jobs held in memory, newest first
     POST /api/prompt               prompt built from picker values, with its token count
     GET  /api/choices              picker values
@@ -34,7 +34,7 @@ from ..errors import UserError
 from ..generate import GenerationParams
 from .choices import picker_choices
 from .compare import DEFAULT_SEEDS, ComparisonBoard
-from .jobs import JOB_ID_PATTERN, JobQueue, ServiceUnavailableError
+from .jobs import JOB_ID_PATTERN, JobFinishedError, JobQueue, ServiceUnavailableError
 from .models import list_models
 from .paths import gallery_relpath
 
@@ -204,7 +204,10 @@ def create_app(
 
     @app.post("/api/jobs/<job_id>/cancel")
     def api_cancel(job_id: str):
-        job = queue.cancel(job_id) if JOB_ID_PATTERN.match(job_id) else None
+        try:
+            job = queue.cancel(job_id) if JOB_ID_PATTERN.match(job_id) else None
+        except JobFinishedError as exc:
+            return _error(409, "job_finished", str(exc), state=exc.state)
         if job is None:
             return _error(404, "not_found", f"job {job_id} is not active or was not found")
         logger.info("job %s cancel requested (state %s)", job.id, job.state)
@@ -439,6 +442,8 @@ def _workspace_loras(workspace, lora: str | None) -> tuple[dict[str, str], str |
     import os
     from pathlib import Path
 
+    from ..generate.gallery import lora_run_name
+
     loras = {run["name"]: run["lora"] for run in list_models(workspace)}
     if lora is None:
         return loras, None
@@ -446,7 +451,7 @@ def _workspace_loras(workspace, lora: str | None) -> tuple[dict[str, str], str |
         if os.path.realpath(path) == os.path.realpath(lora) or os.path.realpath(str(Path(path).parent)) == os.path.realpath(lora):
             return loras, name
     path = Path(lora)
-    name = path.parent.parent.name if path.parent.name == "lora" else path.stem
+    name = lora_run_name(workspace, lora) or (path.parent.parent.name if path.parent.name == "lora" else path.stem)
     loras[name] = str(path)
     return loras, name
 

@@ -43,6 +43,15 @@ class ServiceUnavailableError(QueueFullError):
         self.code = code
 
 
+class JobFinishedError(Exception):
+    """Raised when a job to cancel has already reached a final state; ``job`` is left unchanged."""
+
+    def __init__(self, job_id: str, state: str) -> None:
+        super().__init__(f"job {job_id} already ended in state {state}; only queued or running jobs can be cancelled")
+        self.job_id = job_id
+        self.state = state
+
+
 @dataclass
 class Job:
     """One generation request and its progress; ``results`` are gallery file names."""
@@ -92,7 +101,8 @@ class JobQueue:
     lock (from the worker thread, or from the thread that cancelled a queued job).
 
     A job's ``lora`` names one of the generator's adapters; generators with a
-    ``select_lora(name)`` method switch to it before the job runs.
+    ``select_lora(name)`` method switch to it before the job runs. A job submitted
+    without a LoRA records the generator's default one, so its record names the LoRA used.
     """
 
     def __init__(
@@ -176,7 +186,9 @@ class JobQueue:
         jobs = []
         with self._lock:
             self._check_accepting(len(requests))
+            default_lora = self._default_lora()
             for params, attributes, lora, tags in requests:
+                lora = lora if lora is not None else default_lora
                 job = Job(
                     id=uuid.uuid4().hex, params=params, attributes=dict(attributes or {}), lora=lora, tags=dict(tags or {})
                 )
@@ -208,17 +220,32 @@ class JobQueue:
                 retry,
             )
 
+    def _default_lora(self) -> str | None:
+        """Return the name of the LoRA a job without one runs with (None: the base model)."""
+        if hasattr(self.generator, "select_lora"):
+            return getattr(self.generator, "default_lora", None)
+        return getattr(self.generator, "lora_name", None)
+
     def _retry_after(self) -> int:
         """Estimate seconds until a slot frees: one job's duration, at least 1 s."""
         return max(1, int(round(self._job_seconds)))
 
     def cancel(self, job_id: str) -> Job | None:
-        """Cancel a queued or running job; return the job, or None when it is not in memory."""
+        """Cancel a queued or running job; return the job, or None when it is not in memory.
+
+        Raise :class:`JobFinishedError` when the job has already reached a final state,
+        in memory or in its ``jobs/`` record; the job is then left unchanged.
+        """
         cancelled_queued = False
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
+                record = self._stored_record(job_id)
+                if record is not None and record.get("state") in FINAL_STATES:
+                    raise JobFinishedError(job_id, record["state"])
                 return None
+            if job.state in FINAL_STATES:
+                raise JobFinishedError(job.id, job.state)
             if job.state == "queued":
                 self._waiting.remove(job)
                 self._finish(job, "cancelled")
@@ -244,14 +271,21 @@ class JobQueue:
                 record = job.to_record()
                 record["queue_position"] = self._position(job)
                 return record
+        record = self._stored_record(job_id)
+        if record is None:
+            return None
+        record["queue_position"] = None
+        return record
+
+    def _stored_record(self, job_id: str) -> dict[str, Any] | None:
+        """Return the ``jobs/<id>.json`` record, or None when the id is malformed or has none."""
         if not JOB_ID_PATTERN.match(job_id):
             return None
         path = f"{JOBS}/{job_id}.json"
         if not self.storage.exists(path):
             return None
         record = self.storage.read_json(path)
-        record["queue_position"] = None
-        return record
+        return record if isinstance(record, dict) else None
 
     def history(self) -> list[dict[str, Any]]:
         """Return the records held in memory, newest first."""
@@ -327,7 +361,7 @@ class JobQueue:
             select_lora = getattr(self.generator, "select_lora", None)
             if select_lora is not None:
                 select_lora(job.lora)
-            elif job.lora is not None:
+            elif job.lora != getattr(self.generator, "lora_name", None):
                 raise ValueError(f"this generator has no adapter {job.lora!r}")
             images = self.generator.generate(job.params, progress=on_step, cancel=job.cancel_event)
             names = []

@@ -21,20 +21,24 @@ from ..model.loading import resolve_lora_file
 logger = logging.getLogger(__name__)
 
 LORA_FILE = "lora/pytorch_lora_weights.safetensors"
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# A run name is one folder, or a sweep folder and a run folder (``small/lr0.001-seed1``).
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,99})*$")
 
 
 def list_models(workspace) -> list[dict[str, Any]]:
-    """List the training runs of ``runs/`` that have a LoRA file, best first.
+    """List the training runs of ``runs/`` that have a LoRA file, best first, sweep runs included.
 
-    Each entry has ``name`` (the run folder), ``lora`` (local path), ``final_loss``,
+    Each entry has ``name`` (the run folder under ``runs/``, with its sweep folder, such as
+    ``small/lr0.001-seed1``), ``lora`` (local path), ``final_loss``,
     ``validation_loss`` (None where the summary lacks them) and ``best`` (True for the
     run named by ``runs/best.json``, else for the lowest validation or final loss).
     """
     storage = workspace.storage
     runs = []
-    for path in storage.glob("runs/*/" + LORA_FILE):
-        name = path.split("/")[1]
+    for path in sorted(storage.glob("runs/**/" + LORA_FILE)):
+        name = path.removeprefix("runs/").removesuffix("/" + LORA_FILE)
+        if "/checkpoints/" in f"/{name}/":
+            continue
         if not MODEL_NAME.match(name):
             logger.error("run folder %r has an unusable name; it is left out of the model list", name)
             continue
@@ -54,7 +58,7 @@ def list_models(workspace) -> list[dict[str, Any]]:
                 "best": False,
             }
         )
-    best_name = _best_run_name(storage, runs)
+    best_name = _best_run_name(workspace, runs)
     for run in runs:
         run["best"] = run["name"] == best_name
     runs.sort(key=lambda run: (not run["best"], _score(run), run["name"]))
@@ -76,25 +80,44 @@ def _score(run: dict[str, Any]) -> float:
     return math.inf
 
 
-def _best_run_name(storage, runs: list[dict[str, Any]]) -> str | None:
+def _best_run_name(workspace, runs: list[dict[str, Any]]) -> str | None:
+    """Return the run named by ``runs/best.json``, else the best run as the trainer chooses it."""
+    storage = workspace.storage
     if storage.exists("runs/best.json"):
         try:
             best = storage.read_json("runs/best.json")
         except (OSError, ValueError) as exc:
             logger.error("runs/best.json is unreadable: %s", exc)
             best = {}
+        if not isinstance(best, dict):
+            logger.error("runs/best.json is not a JSON object; choosing the best run from the summaries")
+            best = {}
         run = str(best.get("run") or "").removeprefix("runs/").strip("/")
         lora = str(best.get("lora") or "")
         for entry in runs:
-            if entry["name"] == run or (lora and lora.startswith(f"runs/{entry['name']}/")):
+            if entry["name"] == run or (lora and lora.startswith(f"runs/{entry['name']}/lora/")):
                 return entry["name"]
+    from ..train.best import choose_best_run
+
+    chosen = choose_best_run(workspace)
+    if chosen is not None and any(entry["name"] == chosen["run"] for entry in runs):
+        return chosen["run"]
     scored = [run for run in runs if _score(run) < math.inf]
     return min(scored, key=_score)["name"] if scored else None
 
 
 def adapter_name(name: str) -> str:
-    """Return a PEFT adapter name for a model name (letters, digits and underscores)."""
-    return "lora_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+    """Return a PEFT adapter name for a model name (letters, digits and underscores).
+
+    Names with other characters get a digest suffix, so ``small/lr0.001`` and
+    ``small_lr0_001`` give different adapters.
+    """
+    import hashlib
+
+    clean = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if clean == name:
+        return "lora_" + clean
+    return f"lora_{clean}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 class StudioGenerator(Generator):

@@ -6,8 +6,9 @@ visible GPU) or ``ray`` (Ray Tune, see :mod:`.engines.ray_tune`). Runs are ranke
 validation loss, computed at fixed noise and timesteps on held-out images, so the ranking
 does not depend on each run's random draws. The sweep writes ``results.csv`` (the ranked
 table), ``loss_curves.png`` (training and validation losses of every run) and
-``samples.png`` (runs x prompts) under ``runs/<sweep>/``, and records the best run in
-``runs/best.json``, which ``d2a generate`` and ``d2a serve`` use by default.
+``samples.png`` (runs x prompts) under ``runs/<sweep>/``. It then updates ``runs/best.json``,
+the workspace's best run over every comparable finished run, earlier ones included (see
+:mod:`.best`), which ``d2a generate`` and ``d2a serve`` use by default.
 """
 
 from __future__ import annotations
@@ -39,13 +40,18 @@ DEFAULT_SAMPLE_STEPS = 10
 
 @dataclass
 class SweepResult:
-    """The ranked table of a sweep and its best run."""
+    """The ranked table of a sweep, its best run and the workspace's best run after it.
+
+    ``best_run`` and ``best_lora`` are the sweep's own best. ``workspace_best`` is the
+    record written to ``runs/best.json``, which names an earlier run when that one is better.
+    """
 
     name: str
     table: "pandas.DataFrame"  # noqa: F821
     best_run: str
     best_lora: str
     files: dict[str, str] = field(default_factory=dict)
+    workspace_best: dict[str, Any] | None = None
 
 
 def grid(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -237,14 +243,14 @@ def run_sweep(
         reasons = "; ".join(f"{r.run}: {r.error}" for r in table.itertuples())
         raise DataError(f"every run of sweep {name} failed, so no best run was recorded: {reasons}")
     best = succeeded.iloc[0]
-    record_best_run(workspace, best["run"], best["lora"], float(best["validation_loss"]))
+    workspace_best = record_best_run(workspace, best["run"], best["lora"], float(best["validation_loss"]))
     if samples:
         files["samples"] = f"runs/{name}/samples.png"
         write_sample_grid(
             workspace, base.model, list(succeeded["run"]), list(succeeded["lora"]), files["samples"],
             prompts=sample_prompts, seeds=list(sample_seeds), steps=sample_steps,
         )
-    return SweepResult(name, table, best["run"], best["lora"], files)
+    return SweepResult(name, table, best["run"], best["lora"], files, workspace_best)
 
 
 def results_table(workspace: Workspace, configs: list[TrainConfig], axes: dict[str, list[Any]], outcomes: list[dict]):
@@ -317,9 +323,18 @@ def read_curves(workspace: Workspace, run: str) -> dict[str, list[tuple[int, flo
     return {"training": training, "validation": validation}
 
 
-def record_best_run(workspace: Workspace, run: str, lora: str, validation_loss: float) -> None:
-    """Write ``runs/best.json``, the run that ``generate`` and ``serve`` use by default."""
-    workspace.storage.write_json("runs/best.json", {"run": run, "lora": lora, "validation_loss": validation_loss})
+def record_best_run(workspace: Workspace, run: str, lora: str, validation_loss: float) -> dict[str, Any] | None:
+    """Recompute ``runs/best.json`` after ``run`` finished and return the record written.
+
+    The best run is the lowest validation loss among the finished runs whose validation
+    settings equal those of ``run`` (see :func:`.best.update_best_run`), so it may be an
+    earlier run. ``lora`` and ``validation_loss`` are the finished run's values, used
+    only for the log line.
+    """
+    from .best import update_best_run
+
+    logger.info("run %s finished (LoRA %s, validation loss %.5f); updating the best run", run, lora, validation_loss)
+    return update_best_run(workspace, reference=run)
 
 
 def plot_sweep_curves(curves: dict[str, dict[str, list[tuple[int, float]]]], title: str) -> bytes:

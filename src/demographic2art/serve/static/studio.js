@@ -186,12 +186,26 @@ async function loadModels() {
   if (!response.ok) return;
   const data = await response.json();
   const select = byId("lora");
+  // Runs come best first with their validation loss; LoRAs loaded from outside runs/ follow.
+  const runs = new Map(data.runs.map((run) => [run.name, run]));
+  const ordered = data.runs.map((run) => run.name).filter((name) => data.available.includes(name));
   data.available.forEach((name) => {
+    if (!runs.has(name)) ordered.push(name);
+  });
+  ordered.forEach((name) => {
     const option = document.createElement("option");
     option.value = name;
-    option.textContent = name === data.active ? `${name} (default)` : name;
+    option.textContent = loraLabel(name, runs.get(name), name === data.active);
     select.appendChild(option);
   });
+}
+
+function loraLabel(name, run, isDefault) {
+  const notes = [];
+  if (run && run.validation_loss !== null) notes.push(`validation loss ${run.validation_loss.toFixed(4)}`);
+  if (run && run.best) notes.push("best");
+  if (isDefault) notes.push("default");
+  return notes.length ? `${name} (${notes.join(", ")})` : name;
 }
 
 function groupValues(side) {
