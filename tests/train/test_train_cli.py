@@ -74,3 +74,18 @@ def test_cli_options_reach_config(tiny_model, tmp_path):
     }
     for name, value in expected.items():
         assert saved[name] == value, name
+
+
+@pytest.mark.slow
+def test_cli_train_records_workspace_best(tiny_model, tmp_path):
+    """Each `d2a train` recomputes runs/best.json over every comparable run, not only the first."""
+    workspace = write_training_workspace(tmp_path / "ws")
+    losses = {}
+    for run, learning_rate in (("first", "1e-6"), ("second", "1e-2")):
+        result = _train(tmp_path / "ws", tiny_model, "--steps", "3", "--run-name", run, "--learning-rate", learning_rate)
+        assert result.exit_code == 0, result.output
+        losses[run] = workspace.storage.read_json(f"runs/{run}/summary.json")["validation_loss"]
+    best = workspace.storage.read_json("runs/best.json")
+    assert best["run"] == min(losses, key=losses.get)
+    assert best["candidates"] == 2
+    assert f"best run of the workspace: {best['run']}" in result.output

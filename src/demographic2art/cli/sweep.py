@@ -78,4 +78,6 @@ def register(app: typer.Typer) -> None:
         console.print(result.table[columns].to_string(index=False))
         for label, path in result.files.items():
             console.print(f"{label}: {ws.url}/{path}")
-        console.print(f"best run: {result.best_run} (recorded in {ws.url}/runs/best.json)")
+        console.print(f"best run of this sweep: {result.best_run}")
+        if result.workspace_best:
+            console.print(f"best run of the workspace: {result.workspace_best['run']} (recorded in {ws.url}/runs/best.json)")

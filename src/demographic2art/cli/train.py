@@ -112,11 +112,12 @@ def register(app: typer.Typer) -> None:
         result = train_lora(ws, config)
         ws.record_settings("train", config.model_dump(mode="json"))
         lora = f"runs/{config.run_name}/lora/pytorch_lora_weights.safetensors"
-        if not ws.storage.exists("runs/best.json"):
-            record_best_run(ws, config.run_name, lora, result.validation_loss)
+        best = record_best_run(ws, config.run_name, lora, result.validation_loss)
         record_counts({"steps": config.steps}, summary=f"validation loss {result.validation_loss:.4f}")
         console.print(
             f"trained {config.steps} steps in {result.seconds:.1f} s: loss {result.losses[0]:.4f} -> "
             f"{result.final_loss:.4f}, validation {result.validation_loss:.4f}\n"
             f"LoRA: {result.lora_file}\nkohya: {result.kohya_file}"
         )
+        if best:
+            console.print(f"best run of the workspace: {best['run']} (recorded in {ws.url}/runs/best.json)")
