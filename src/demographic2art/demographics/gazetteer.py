@@ -200,7 +200,7 @@ def _state_codes(part: str) -> tuple[str, ...]:
     codes = country_codes(part)
     if codes:
         return codes
-    value = HISTORICAL_STATES.get(folded)
+    value = HISTORICAL_STATES.get(folded) or HISTORICAL_STATES.get(_STATE_PREFIX.sub("", folded))
     return (value,) if value else ()
 
 
@@ -210,6 +210,20 @@ def _pages_town(name: str) -> str | None:
         return None
     for candidate in _town_candidates(name):
         value = _gazetteer_tables()["pages"].get(candidate)
+        if value:
+            return value if "|" not in value else None
+    return None
+
+
+_SETTLER_COUNTRIES = frozenset({"US", "CA", "AU", "NZ", "BR", "AR", "MX", "ZA", "CL", "UY"})
+
+
+def _geonames_town(name: str) -> str | None:
+    """Return the single code the GeoNames table gives a town, skipping ambiguous names."""
+    if ambiguous_town_countries(name):
+        return None
+    for candidate in _town_candidates(name):
+        value = _gazetteer_tables()["geonames"].get(candidate)
         if value:
             return value if "|" not in value else None
     return None
@@ -233,9 +247,6 @@ def _bare_town(name: str, prefer: tuple[str, ...], *, geonames: bool) -> PlaceRe
         return None
     basis = "geonames" if geonames else "town"
     if prefer and code not in prefer:
-        if geonames:
-            # GeoNames names alone are weak evidence: a disagreement leaves the country empty.
-            return PlaceReading(None, basis, "town_country_disagrees_with_nationality")
         return PlaceReading(code, basis, "town_country_disagrees_with_nationality")
     return PlaceReading(code, basis)
 
@@ -285,6 +296,9 @@ def read_place_country(
         if len(codes) == 1 and not is_historical_state(part) and _fold(part) not in _place_tables()["historical_states"]:
             return PlaceReading(codes[0], "country")
         region = region_country(part) if len(parts) > 1 else None
+        if region and area is not None and region not in area[0]:
+            # 'Galicia, Austria-Hungary' is not the Spanish region: a region must lie in the state named after it.
+            region = None
         if region:
             area = ((region,), "region")
             continue
@@ -295,9 +309,18 @@ def read_place_country(
         codes, basis = area
         town = _pages_town(parts[0]) if len(parts) > 1 else None
         if basis == "state":
-            # A town the pages place in one country refines a former state ('Breslau, German Empire').
-            if town and (town in codes or town not in ("US",)):
-                return PlaceReading(town, "town")
+            # A town or inner state the pages (or GeoNames) place in one country refines a former
+            # state: 'Breslau, German Empire', 'Oudewater, Prince-Bishopric of Utrecht, Holy Roman Empire'.
+            for part in parts[:-1]:
+                # A part that is itself a known state ('Governorate of Livonia') is no town name.
+                refined = None if _state_codes(part) else _pages_town(part)
+                if refined:
+                    return PlaceReading(refined, "town")
+            # GeoNames reads the town alone; a settler-country namesake ('Elberfeld', 'Serina' in the
+            # US) of an Old World town is not taken unless the state itself lies there.
+            refined = _geonames_town(parts[0]) if len(_fold(parts[0])) > 3 else None
+            if refined and (refined in codes or refined not in _SETTLER_COUNTRIES):
+                return PlaceReading(refined, "town")
             return PlaceReading(_choose(codes, prefer), basis)
         review = "town_country_disagrees_with_region" if town and town != codes[0] else None
         return PlaceReading(codes[0], basis, review)
