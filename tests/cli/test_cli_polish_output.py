@@ -110,16 +110,22 @@ def _records_of(logger_name: str, message: str, level: int = logging.WARNING) ->
             captured.append(record)
 
     handler = Keep(level=logging.DEBUG)
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    # transformers and diffusers stop propagation at their library loggers once imported,
+    # so the handler sits on the emitting logger and on the filter module's logger.
+    targets = [logging.getLogger(logger_name), logging.getLogger(logs.__name__)]
+    previous = [(target, target.level, target.propagate) for target in targets]
+    for target in targets:
+        target.addHandler(handler)
+        target.setLevel(logging.DEBUG)
+        target.propagate = False
     try:
         logs.install_log_filters()
         logging.getLogger(logger_name).log(level, message)
     finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
+        for target, level_before, propagate_before in previous:
+            target.removeHandler(handler)
+            target.setLevel(level_before)
+            target.propagate = propagate_before
     return captured
 
 
