@@ -9,7 +9,7 @@ import pytest
 from serve_helpers import generator, make_app, tiny_model  # noqa: F401
 
 from demographic2art.serve import picker_choices
-from demographic2art.serve.choices import flatten_values
+from demographic2art.attribute_values import flatten_values
 from demographic2art.workspace import Workspace
 
 

@@ -1,30 +1,26 @@
-"""Values of the group attributes that a workspace's data contains, for checking ``--group`` values.
+"""Checking ``--group`` values against the values a workspace's data contains.
 
 Genders, nationalities and birth decades come from ``demographics/demographics.parquet``,
-movements from the ``style`` column of ``catalog/artworks.parquet``. These are the tables
-that the web app's pickers read. This module reads them itself, so that ``d2a compare``
-does not import Flask.
+movements from the ``style`` column of ``catalog/artworks.parquet``, read by
+:mod:`..attribute_values` as for the web app's pickers.
 """
 
 from __future__ import annotations
 
 import difflib
 import logging
-import math
-from typing import Any
 
+from ..attribute_values import CATALOG_TABLE, DEMOGRAPHICS_TABLE, workspace_values
 from ..errors import InvalidValueError
 
 logger = logging.getLogger(__name__)
 
-DEMOGRAPHICS_TABLE = "demographics/demographics.parquet"
-CATALOG_TABLE = "catalog/artworks.parquet"
-# (table, column) that contains the known values of each group attribute.
+# The table, column and ``workspace_values`` key that hold the known values of each attribute.
 ATTRIBUTE_SOURCES = {
-    "gender": (DEMOGRAPHICS_TABLE, "gender"),
-    "nationality": (DEMOGRAPHICS_TABLE, "nationality"),
-    "birth_decade": (DEMOGRAPHICS_TABLE, "birth_year"),
-    "movement": (CATALOG_TABLE, "style"),
+    "gender": (DEMOGRAPHICS_TABLE, "gender", "gender"),
+    "nationality": (DEMOGRAPHICS_TABLE, "nationality", "nationality"),
+    "birth_decade": (DEMOGRAPHICS_TABLE, "birth_year", "birth_decade"),
+    "movement": (CATALOG_TABLE, "style", "style"),
 }
 # An error message lists at most this many known values, closest match first.
 MAX_LISTED_VALUES = 12
@@ -36,22 +32,11 @@ def known_group_values(workspace) -> dict[str, list[str]]:
     Birth decades are derived from birth years (1853 gives ``'1850'``). An attribute
     whose table or column is missing is left out of the result.
     """
-    storage = workspace.storage
-    frames: dict[str, Any] = {}
+    found = workspace_values(workspace)
     known: dict[str, list[str]] = {}
-    for attribute, (table, column) in ATTRIBUTE_SOURCES.items():
-        if table not in frames:
-            frames[table] = storage.read_parquet(table) if storage.exists(table) else None
-        frame = frames[table]
-        if frame is None or column not in frame.columns:
-            continue
-        values = _flatten(frame[column].tolist())
-        if attribute == "birth_decade":
-            texts = {str(int(float(v)) // 10 * 10) for v in values if _is_number(v)}
-        else:
-            texts = {str(v).strip() for v in values if str(v).strip()}
-        if texts:
-            known[attribute] = sorted(texts)
+    for attribute, (_table, _column, key) in ATTRIBUTE_SOURCES.items():
+        if key in found:
+            known[attribute] = sorted(str(value) for value in found[key])
     return known
 
 
@@ -68,7 +53,7 @@ def check_group_values(workspace, groups: list[dict[str, str]]) -> None:
                 continue  # unknown attribute names are rejected where captions are built
             values = known.get(attribute)
             if values is None:
-                table, column = ATTRIBUTE_SOURCES[attribute]
+                table, column, _key = ATTRIBUTE_SOURCES[attribute]
                 logger.warning("%s %r is not checked because %s or its %s column is missing in %s", attribute, value, table, column, workspace.url)
                 continue
             if str(value) not in values:
@@ -85,32 +70,3 @@ def listed_values(value: str, values: list[str]) -> str:
     shown = ", ".join(ordered[:MAX_LISTED_VALUES])
     hidden = len(ordered) - MAX_LISTED_VALUES
     return f"{shown} and {hidden} more" if hidden > 0 else shown
-
-
-def _flatten(values: list[Any]) -> list[Any]:
-    """Return the scalar items of a column, with list-valued cells expanded and missing values dropped."""
-    flat: list[Any] = []
-    for value in values:
-        if value is None:
-            continue
-        if hasattr(value, "tolist") and not isinstance(value, (str, int, float)):
-            value = value.tolist()
-        if isinstance(value, (list, tuple)):
-            flat.extend(_flatten(list(value)))
-        elif not _is_missing(value):
-            flat.append(value)
-    return flat
-
-
-def _is_missing(value: Any) -> bool:
-    import pandas as pd
-
-    # pandas.NA and NaN are missing; an empty string is dropped later.
-    return bool(pd.isna(value))
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        return not math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
