@@ -285,7 +285,7 @@ def test_user_agent_sent(tmp_path):
 def test_cli_check_json(tmp_path, capsys):
     Image.new("RGB", (40, 30), (1, 2, 3)).save(tmp_path / "good.png")
     (tmp_path / "bad.jpg").write_bytes(JPEG[:200])
-    assert main(["images", "check", str(tmp_path), "--json"]) == 0
+    assert main(["images", "check", str(tmp_path), "--json"]) == 1  # one file is rejected
     records = {Path(r["path"]).name: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert records["good.png"]["status"] == "ok"
     assert records["good.png"]["size"] == [40, 30]
