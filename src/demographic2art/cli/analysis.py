@@ -128,6 +128,11 @@ def register(app: typer.Typer) -> None:
             console.print(summarise_gap(result.model_gap))
         record_counts({f"images {row.group}": row.ok for row in result.counts.itertuples()} | {"significant": len(significant)})
         console.print(f"report: {result.files['report.html']}")
+        if images_dir and out and not workspace_given():
+            from ..workspace import remove_new_skeletons
+
+            # The report went to --out; a default workspace made only for this run is removed.
+            remove_new_skeletons()
 
 
 def _print_comparison(result) -> None:
