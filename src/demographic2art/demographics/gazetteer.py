@@ -174,6 +174,7 @@ def _place_tables() -> dict:
     tables["regions"] = {_fold(k): v for k, v in tables["regions"].items()}
     tables["historical_states"] = {_fold(k): tuple(v) for k, v in tables["historical_states"].items()}
     tables["ambiguous_towns"] = {_fold(k): tuple(v) for k, v in tables["ambiguous_towns"].items()}
+    tables["state_extents"] = {_fold(k): tuple(v) for k, v in tables["state_extents"].items()}
     return tables
 
 
@@ -215,9 +216,6 @@ def _pages_town(name: str) -> str | None:
     return None
 
 
-_SETTLER_COUNTRIES = frozenset({"US", "CA", "AU", "NZ", "BR", "AR", "MX", "ZA", "CL", "UY"})
-
-
 def _geonames_town(name: str) -> str | None:
     """Return the single code the GeoNames table gives a town, skipping ambiguous names."""
     if ambiguous_town_countries(name):
@@ -249,6 +247,40 @@ def _bare_town(name: str, prefer: tuple[str, ...], *, geonames: bool) -> PlaceRe
     if prefer and code not in prefer:
         return PlaceReading(code, basis, "town_country_disagrees_with_nationality")
     return PlaceReading(code, basis)
+
+
+def _refine_state(parts: list[str], codes: tuple[str, ...], prefer: tuple[str, ...]) -> PlaceReading:
+    """Read the present-day country of a town under a former state whose codes are ``codes``.
+
+    A town or inner state that the pages' table, an ISO 3166-2 name or GeoNames places in one
+    country gives that country ('Drohobych, Kingdom of Galicia and Lodomeria' UA, 'Vercelli,
+    Duchy of Savoy' IT), but only a country that one of the states named covers: its codes or
+    its ``state_extents`` in ``data/places.json``. A namesake elsewhere ('Strasburg' is also
+    Strasbourg's German name, 'Elberfeld' a US town) is not taken. Then the state's first code,
+    or the one matching ``prefer``, stays.
+    """
+    allowed = set(codes)
+    for part in parts[1:]:
+        allowed.update(_state_codes(part))
+        allowed.update(_place_tables()["state_extents"].get(re.sub(r"^the ", "", _fold(part)), ()))
+    for part in parts[:-1]:
+        # A part that is itself a known state ('Governorate of Livonia') is no town name.
+        if _state_codes(part):
+            continue
+        refined = _pages_town(part) or _subdivision_town(part)
+        if refined in allowed:
+            return PlaceReading(refined, "town")
+    refined = _geonames_town(parts[0]) if len(_fold(parts[0])) > 3 else None
+    if refined in allowed:
+        return PlaceReading(refined, "town")
+    return PlaceReading(_choose(codes, prefer), "state")
+
+
+def _subdivision_town(name: str) -> str | None:
+    """Return the country of an ISO 3166-2 subdivision named like the town ('Vercelli' IT), or None."""
+    if ambiguous_town_countries(name):
+        return None
+    return next((code for code in map(_subdivision_table().get, _town_candidates(name)) if code), None)
 
 
 def read_place_country(
@@ -309,19 +341,7 @@ def read_place_country(
         codes, basis = area
         town = _pages_town(parts[0]) if len(parts) > 1 else None
         if basis == "state":
-            # A town or inner state the pages (or GeoNames) place in one country refines a former
-            # state: 'Breslau, German Empire', 'Oudewater, Prince-Bishopric of Utrecht, Holy Roman Empire'.
-            for part in parts[:-1]:
-                # A part that is itself a known state ('Governorate of Livonia') is no town name.
-                refined = None if _state_codes(part) else _pages_town(part)
-                if refined:
-                    return PlaceReading(refined, "town")
-            # GeoNames reads the town alone; a settler-country namesake ('Elberfeld', 'Serina' in the
-            # US) of an Old World town is not taken unless the state itself lies there.
-            refined = _geonames_town(parts[0]) if len(_fold(parts[0])) > 3 else None
-            if refined and (refined in codes or refined not in _SETTLER_COUNTRIES):
-                return PlaceReading(refined, "town")
-            return PlaceReading(_choose(codes, prefer), basis)
+            return _refine_state(parts, codes, prefer)
         review = "town_country_disagrees_with_region" if town and town != codes[0] else None
         return PlaceReading(codes[0], basis, review)
     for target in link_targets:
