@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+from .errors import InvalidValueError
 from .reporting import JobRecord, latest_records
 from .workspace import Workspace
 
@@ -33,13 +35,35 @@ def _rows(workspace: Workspace, table: str) -> int | None:
 
 def _best_text(best: dict) -> str:
     """Return the best run, its loss and how many comparable runs it was chosen from."""
-    text = f"{best['run']} (validation loss {best['validation_loss']:.4f}"
+    loss = best.get("validation_loss")
+    if isinstance(loss, (int, float)) and not isinstance(loss, bool) and math.isfinite(loss):
+        text = f"{best['run']} (validation loss {loss:.4f}"
+    else:
+        # A hand-written record may name only the run and its LoRA.
+        text = f"{best['run']} (validation loss unknown"
     if isinstance(best.get("candidates"), int):
         text += f", lowest of {best['candidates']} comparable runs"
         left_out = best.get("left_out") or []
         if left_out:
             text += f"; {len(left_out)} runs left out, see runs/best.json"
     return text + ")"
+
+
+def _read_best(workspace: Workspace) -> dict | None:
+    """Return ``runs/best.json``, or None when it does not exist.
+
+    Raise :class:`InvalidValueError` when it is not a JSON object with a string ``run``.
+    """
+    storage = workspace.storage
+    if not storage.exists("runs/best.json"):
+        return None
+    best = storage.read_json("runs/best.json")
+    if not isinstance(best, dict) or not isinstance(best.get("run"), str):
+        raise InvalidValueError(
+            f"{storage.url}/runs/best.json is not a JSON object with a 'run' name; "
+            "fix or delete it, or run 'd2a sweep' or 'd2a train' to write it again"
+        )
+    return best
 
 
 def workspace_status(workspace: Workspace) -> WorkspaceStatus:
@@ -60,7 +84,7 @@ def workspace_status(workspace: Workspace) -> WorkspaceStatus:
         rows = _rows(workspace, table)
         report.stages.append(StageStatus(name, rows is not None, f"{rows} {unit} in {table}" if rows is not None else "not run"))
     runs = storage.glob("runs/**/summary.json")
-    best = storage.read_json("runs/best.json") if storage.exists("runs/best.json") else None
+    best = _read_best(workspace)
     detail = f"{len(runs)} runs" + (f", best {_best_text(best)}" if best else "")
     report.stages.append(StageStatus("train", bool(runs), detail if runs else "not run"))
     images = [n for n in storage.listdir("gallery") if n.endswith(".png")]

@@ -71,6 +71,8 @@ class Workspace:
                 f"workspace {os.fspath(root)!r} cannot be opened ({exc}); "
                 "use a local folder or a URL of an installed fsspec file system such as s3://bucket/study"
             ) from None
+        if self.storage.is_local and os.path.exists(self.storage.root) and not os.path.isdir(self.storage.root):
+            raise InvalidValueError(f"workspace {os.fspath(root)!r} is a file, not a folder; pass --workspace a folder path")
 
     def __repr__(self) -> str:
         return f"Workspace({self.storage.url!r})"

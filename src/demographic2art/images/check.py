@@ -32,7 +32,10 @@ def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for entry in paths:
         path = Path(entry)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+            found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            if not found:
+                raise MissingFileError(f"folder {path} contains no files; name an image file or a folder of images")
+            files.extend(found)
         elif path.is_file():
             files.append(path)
         else:
@@ -53,7 +56,8 @@ def check_images(
     ``format``, ``mode``, ``size`` ([width, height] as declared), ``stored_size`` and
     ``flags``. A file whose name extension does not match its detected format (a
     JPEG named ``.png``) keeps its status and gets the flag ``extension_mismatch``.
-    Raises :class:`MissingFileError` when a named path does not exist.
+    Raises :class:`MissingFileError` when a named path does not exist or a named folder
+    contains no files (hidden files do not count).
     """
     results = []
     for path in _expand(paths):
