@@ -15,20 +15,26 @@ from test_images_progress import JPEG, ok_route
 from demographic2art.workspace import Workspace
 
 PATHS = [f"/slow/painting-{n:02d}.jpg" for n in range(24)]
+ROUTES = {path: [ok_route(JPEG, delay_s=0.25)] for path in PATHS}
+
+
+def _start_download(tmp_path, server):
+    """Start `d2a images download` of PATHS in its own process group; return once 6 requests arrived."""
+    source = tmp_path / "source.csv"
+    pd.DataFrame({"image_url": [server.url(p) for p in PATHS]}).to_csv(source, index=False)
+    argv = [sys.executable, "-m", "demographic2art", "images", "download", "-w", str(tmp_path / "ws"),
+            "--source", str(source), "--ignore-robots", "--concurrency", "2", "--processes", "2", "--no-progress"]
+    # A new session, so the signal goes to the whole process group as a terminal's Ctrl-C does.
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(server.log) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return argv, process
 
 
 def test_sigint_stops_and_rerun_resumes(tmp_path):
-    routes = {path: [ok_route(JPEG, delay_s=0.25)] for path in PATHS}
-    with ScriptedServer({"routes": routes}) as server:
-        source = tmp_path / "source.csv"
-        pd.DataFrame({"image_url": [server.url(p) for p in PATHS]}).to_csv(source, index=False)
-        argv = [sys.executable, "-m", "demographic2art", "images", "download", "-w", str(tmp_path / "ws"),
-                "--source", str(source), "--ignore-robots", "--concurrency", "2", "--processes", "2", "--no-progress"]
-        # A new session, so the signal goes to the whole process group as a terminal's Ctrl-C does.
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while len(server.log) < 6 and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with ScriptedServer({"routes": ROUTES}) as server:
+        argv, process = _start_download(tmp_path, server)
         os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
         first_paths = {entry["path"] for entry in server.log}
@@ -53,16 +59,8 @@ def test_second_signal_keeps_finished_rows(tmp_path):
     Items still in flight at the abort may have a file without a row; the rerun fetches
     those again and writes the same file.
     """
-    routes = {path: [ok_route(JPEG, delay_s=0.25)] for path in PATHS}
-    with ScriptedServer({"routes": routes}) as server:
-        source = tmp_path / "source.csv"
-        pd.DataFrame({"image_url": [server.url(p) for p in PATHS]}).to_csv(source, index=False)
-        argv = [sys.executable, "-m", "demographic2art", "images", "download", "-w", str(tmp_path / "ws"),
-                "--source", str(source), "--ignore-robots", "--concurrency", "2", "--processes", "2", "--no-progress"]
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while len(server.log) < 6 and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with ScriptedServer({"routes": ROUTES}) as server:
+        argv, process = _start_download(tmp_path, server)
         os.killpg(process.pid, signal.SIGTERM)
         time.sleep(0.1)
         os.killpg(process.pid, signal.SIGTERM)

@@ -141,25 +141,8 @@ def build_client(
     limits = httpx.Limits(max_connections=int(concurrency) + 4, max_keepalive_connections=int(concurrency))
     context = ssl_context(ca_file)
     transport = httpx.HTTPTransport(verify=context, trust_env=False, limits=limits)
-    # NOTE: httpx 0.29 takes no network backend argument, so the pool it built is
-    # replaced by one with the same settings and the caching backend. A later httpx
-    # without the private ``_pool`` keeps its own pool and so resolves per connection.
-    if hasattr(transport, "_pool") and isinstance(transport._pool, httpcore.ConnectionPool):
-        transport._pool = httpcore.ConnectionPool(
-            ssl_context=transport._pool._ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=CachingBackend(dns_cache or DnsCache()),
-        )
-    else:
-        logger.warning("httpx transport has no connection pool to extend; DNS answers are not cached")
-    return httpx.Client(
-        headers={"User-Agent": user_agent, "Accept": "image/*,*/*;q=0.5"},
-        transport=transport,
-        follow_redirects=False,
-        trust_env=False,
-    )
+    _use_backend(transport, httpcore.ConnectionPool, CachingBackend(dns_cache or DnsCache()), limits)
+    return httpx.Client(transport=transport, **_client_options(user_agent))
 
 
 def build_async_client(
@@ -177,23 +160,37 @@ def build_async_client(
     limits = httpx.Limits(max_connections=int(concurrency) + 4, max_keepalive_connections=int(concurrency))
     context = ssl_context(ca_file)
     transport = httpx.AsyncHTTPTransport(verify=context, trust_env=False, limits=limits)
-    # NOTE: as in build_client, the pool httpx built is replaced by one with the caching backend.
-    if hasattr(transport, "_pool") and isinstance(transport._pool, httpcore.AsyncConnectionPool):
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=transport._pool._ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=AsyncCachingBackend(dns_cache or DnsCache()),
-        )
-    else:
+    _use_backend(transport, httpcore.AsyncConnectionPool, AsyncCachingBackend(dns_cache or DnsCache()), limits)
+    return httpx.AsyncClient(transport=transport, **_client_options(user_agent))
+
+
+def _use_backend(transport, pool_class, backend, limits: httpx.Limits) -> None:
+    """Replace the connection pool of an httpx ``transport`` by one with ``backend``.
+
+    NOTE: httpx 0.29 takes no network backend argument, so the pool it built is replaced
+    by one with the same settings and the caching backend. A later httpx without the
+    private ``_pool`` keeps its own pool and so resolves per connection.
+    """
+    pool = getattr(transport, "_pool", None)
+    if not isinstance(pool, pool_class):
         logger.warning("httpx transport has no connection pool to extend; DNS answers are not cached")
-    return httpx.AsyncClient(
-        headers={"User-Agent": user_agent, "Accept": "image/*,*/*;q=0.5"},
-        transport=transport,
-        follow_redirects=False,
-        trust_env=False,
+        return
+    transport._pool = pool_class(
+        ssl_context=pool._ssl_context,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=backend,
     )
+
+
+def _client_options(user_agent: str) -> dict:
+    """Return the httpx client settings shared by both clients: no proxies, no automatic redirects."""
+    return {
+        "headers": {"User-Agent": user_agent, "Accept": "image/*,*/*;q=0.5"},
+        "follow_redirects": False,
+        "trust_env": False,
+    }
 
 
 # ---------------------------------------------------------------- async transports
