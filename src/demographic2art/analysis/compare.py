@@ -70,6 +70,8 @@ def parse_group(text: str) -> dict[str, str]:
         key, sep, value = part.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise InvalidValueError(f"group {text!r} is not in the form attribute=value, e.g. gender=female")
+        if key.strip() in group:
+            raise InvalidValueError(f"group {text!r} names {key.strip()} twice; give each attribute once per group")
         group[key.strip()] = value.strip()
     return group
 
@@ -81,10 +83,12 @@ def group_attributes(group: dict[str, str]) -> ArtistAttributes:
         if key not in ATTRIBUTES:
             raise InvalidValueError(f"unknown group attribute {key!r}; use one of {', '.join(ATTRIBUTES)}")
         if key == "birth_decade":
-            try:
-                values[key] = int(value)
-            except ValueError:
-                raise InvalidValueError(f"birth_decade {value!r} is not a year such as 1850") from None
+            # ASCII digits only: int() also accepts '1_850' and non-ASCII digits.
+            if not re.fullmatch(r"-?[0-9]+", str(value)):
+                raise InvalidValueError(f"birth_decade {value!r} is not a year such as 1850")
+            values[key] = int(value)
+            if values[key] % 10:
+                raise InvalidValueError(f"birth_decade {value!r} is not a decade; use a multiple of 10 such as 1850")
         else:
             values[key] = str(value)
     return ArtistAttributes(**values)

@@ -279,8 +279,10 @@ def load_extracted_records(folder: str | os.PathLike[str]) -> list[Demographics]
                 records.append(Demographics.model_validate_json(data))
             except ValidationError as exc:
                 error = exc.errors()[0]
+                field = ".".join(str(part) for part in error.get("loc", ()))
+                detail = f"{field}: {error['msg']}" if field else error["msg"]
                 raise InvalidValueError(
-                    f"extracted record {path} is not a demographics record ({error['msg']}); "
+                    f"extracted record {path} is not a demographics record ({detail}); "
                     "extract again with 'd2a demographics extract' or remove the file"
                 ) from exc
     return records
@@ -368,7 +370,14 @@ def evaluate_extraction(
                 "first or pass --pages with a folder of saved pages"
             )
         extracted = workspace.storage.local_path(JSON_DIR)
-    records = load_extracted_records(extracted)
+        records = load_extracted_records(extracted)
+        if not records:
+            raise MissingFileError(
+                f"{workspace.url}/{JSON_DIR} contains no extracted records; run 'd2a demographics extract -w {workspace.url}' "
+                "first or pass --pages with a folder of saved pages"
+            )
+    else:
+        records = load_extracted_records(extracted)
     html = workspace.storage.local_path("bios/html")
     pages_dir = html if os.path.isdir(html) and os.listdir(html) else None
     return evaluate(pages_dir, reference_tsv, extracted=records, limit=limit, judgements=judgements)
