@@ -290,20 +290,29 @@ async def _run_here(workspace: Workspace, items: Iterator[tuple[int, PlannedImag
         ticker.tick()
 
     async def pull() -> tuple[int, PlannedImage] | None:
-        for shard, item in items:
-            if stop is not None and stop.is_set():
-                break
-            shards.start(shard)
-            if item.problem is not None:
-                stats.add(problem_row(item))
-                shards.add(shard, problem_row(item))
-                continue
-            shards.outstanding[shard] += 1
-            return shard, item
-        shards.start(-1)
-        return None
+        if stop is not None and stop.is_set():
+            shards.start(-1)
+            return None
+        return _next_fetchable(items, shards, stats)
 
     await _serve(workspace, settings, settings.concurrency, pull, emit, stop)
+
+
+def _next_fetchable(items: Iterator[tuple[int, PlannedImage]], shards: _Shards, stats: EngineStats) -> tuple[int, PlannedImage] | None:
+    """Return the next ``(shard, item)`` to fetch, or None at the end of ``items``.
+
+    Items with a ``problem`` get their final row on the way, without a request.
+    """
+    for shard, item in items:
+        shards.start(shard)
+        if item.problem is not None:
+            stats.add(problem_row(item))
+            shards.add(shard, problem_row(item))
+            continue
+        shards.outstanding[shard] += 1
+        return shard, item
+    shards.start(-1)
+    return None
 
 
 class _Ticker:
@@ -562,19 +571,11 @@ def _run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage
                 logger.info("images: stopped with %d items in flight; the next run fetches them", in_flight)
                 break
             while not exhausted and in_flight < window:
-                entry = next(items, None)
+                entry = _next_fetchable(items, shards, stats)
                 if entry is None:
                     exhausted = True
-                    shards.start(-1)
                     break
-                shard, item = entry
-                shards.start(shard)
-                if item.problem is not None:
-                    stats.add(problem_row(item))
-                    shards.add(shard, problem_row(item))
-                    continue
-                shards.outstanding[shard] += 1
-                send(shard, item)
+                send(*entry)
                 in_flight += 1
             now = time.monotonic()
             for entry in [e for e in deferred if e[0] <= now]:
