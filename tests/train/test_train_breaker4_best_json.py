@@ -9,6 +9,7 @@ import pytest
 from demographic2art.cli.main import main
 from demographic2art.errors import InvalidValueError
 from demographic2art.status import workspace_status
+from demographic2art.train.best import update_best_run
 from demographic2art.workspace import Workspace
 
 LORA = "lora/pytorch_lora_weights.safetensors"
@@ -56,3 +57,30 @@ def test_status_cli_best_list_exit_2(workspace, capsys):
     assert status == 2
     assert "Traceback" not in captured.err
     assert "runs/best.json" in captured.err
+
+
+def _write_summary(workspace, run: str, text: str) -> None:
+    workspace.storage.makedirs(f"runs/{run}")
+    with open(workspace.storage.path(f"runs/{run}/summary.json"), "w") as handle:
+        handle.write(text)
+
+
+def test_best_run_skips_lora_outside(workspace):
+    _write_summary(workspace, "beta", '{"model": "models/tiny", "validation_loss": 0.01, "lora": "/etc/hosts"}')
+    record = update_best_run(workspace)
+    assert record["run"] == "alpha"
+    assert {"run": "beta", "reason": "LoRA path '/etc/hosts' is outside the workspace"} in record["left_out"]
+
+
+def test_best_run_skips_boolean_loss(workspace):
+    _write_summary(workspace, "beta", f'{{"model": "models/tiny", "validation_loss": true, "lora": "runs/alpha/{LORA}"}}')
+    record = update_best_run(workspace)
+    assert record["run"] == "alpha"
+    assert {"run": "beta", "reason": "no finite validation loss"} in record["left_out"]
+
+
+def test_best_run_skips_deleted_lora(workspace):
+    _write_summary(workspace, "beta", f'{{"model": "models/tiny", "validation_loss": 0.01, "lora": "runs/beta/{LORA}"}}')
+    record = update_best_run(workspace)
+    assert record["run"] == "alpha"
+    assert {"run": "beta", "reason": f"LoRA file 'runs/beta/{LORA}' is missing"} in record["left_out"]

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidValueError
 from ..workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ def finished_runs(workspace: Workspace) -> tuple[list[FinishedRun], list[dict[st
         lora = summary.get("lora")
         if loss is None:
             left_out.append({"run": run, "reason": "no finite validation loss"})
+        elif isinstance(lora, str) and not _inside(storage, lora):
+            left_out.append({"run": run, "reason": f"LoRA path {lora!r} is outside the workspace"})
         elif not isinstance(lora, str) or not storage.exists(lora):
             left_out.append({"run": run, "reason": f"LoRA file {lora!r} is missing"})
         else:
@@ -151,7 +154,18 @@ def _difference(settings: dict[str, Any], reference: dict[str, Any]) -> str:
     return ", ".join(f"{key} {settings.get(key)!r}, not {value!r}" for key, value in reference.items() if settings.get(key) != value)
 
 
+def _inside(storage, path: str) -> bool:
+    """Return whether ``path`` stays inside the workspace (Storage raises for one that leaves it)."""
+    try:
+        storage.path(path)
+    except InvalidValueError:
+        return False
+    return True
+
+
 def _finite(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
     try:
         number = float(value)
     except (TypeError, ValueError):
