@@ -49,6 +49,9 @@ def list_models(workspace) -> list[dict[str, Any]]:
                 summary = storage.read_json(summary_path)
             except (OSError, ValueError) as exc:
                 logger.error("run summary %s is unreadable: %s", summary_path, exc)
+            if not isinstance(summary, dict):
+                logger.error("run summary %s is not a JSON object; its losses are left out", summary_path)
+                summary = {}
         runs.append(
             {
                 "name": name,
@@ -70,7 +73,8 @@ def _number(value: Any) -> float | None:
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return None if math.isnan(number) else number
+    # Infinity is not valid JSON for browsers, so the model list gives None instead.
+    return number if math.isfinite(number) else None
 
 
 def _score(run: dict[str, Any]) -> float:
