@@ -75,6 +75,8 @@ def browser(tmp_path):
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
     ):
         options.add_argument(argument)
+    # Console messages are read back to check that the page logs no failed requests.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     yield driver
@@ -184,6 +186,22 @@ def test_studio_in_chromium(browser, make_app, studio_generator, live_server, tm
     _type(browser, "seed", "12")
     browser.find_element("id", "generate-button").send_keys(Keys.ENTER)
     wait.until(lambda d: "seed 12" in d.find_element("id", "gallery").text)
+
+    # Picked attributes and an empty prompt field: the server composes the prompt, so
+    # Generate works without "Use this prompt".
+    _type(browser, "prompt", "")
+    _type(browser, "seed", "13")
+    browser.find_element("id", "generate-button").click()
+    wait.until(lambda d: "seed 13" in d.find_element("id", "gallery").text)
+    assert browser.find_element("id", "job-error").text == ""
+    assert "done" in browser.find_element("id", "job-status").text
+    image = browser.find_element("id", "result-image-0")
+    wait.until(lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) == 64)
+    newest = browser.find_element("css selector", "#gallery figcaption").text
+    assert newest.startswith(f"{preview} | seed 13")
+
+    errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
 
     screenshot = tmp_path / "studio.png"
     assert browser.save_screenshot(str(screenshot))

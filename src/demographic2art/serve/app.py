@@ -13,6 +13,7 @@ Routes::
     GET  /api/compare/<id>         the comparison's grid: per seed, one cell per group
     GET  /api/models               the workspace's LoRAs (training runs), best first
     GET  /gallery/<name>           a generated PNG (or its JSON sidecar); ?download=1 as attachment
+    GET  /favicon.ico              204, so browsers log no 404 for the icon
 
 Every state-changing route is POST only and rejects cross-site requests.
 """
@@ -173,6 +174,10 @@ def create_app(
             max_tokens=CAPTION_TOKENS,
         )
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return Response(status=204)
+
     @app.get("/api/choices")
     def api_choices():
         return jsonify(choices)
@@ -181,7 +186,7 @@ def create_app(
     def api_submit():
         body = _json_body()
         attributes = _attributes(body.pop("attributes", None))
-        if "prompt" not in body and attributes:
+        if attributes and _prompt_absent(body):
             body["prompt"] = _compose(attributes, template=0)
         lora = _lora_choice(queue, body.pop("lora", None))
         params = _params(body)
@@ -327,6 +332,18 @@ def _json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise RequestError("body", "the body is not a JSON object")
     return body
+
+
+def _prompt_absent(body: dict[str, Any]) -> bool:
+    """Return whether ``body`` has no prompt, or one that is empty or only whitespace.
+
+    The page sends its prompt field even when the user left it empty and picked attributes.
+    A prompt of another JSON type counts as present, so strict validation rejects it.
+    """
+    if "prompt" not in body:
+        return True
+    prompt = body["prompt"]
+    return isinstance(prompt, str) and not prompt.strip()
 
 
 def _params(body: dict[str, Any]) -> GenerationParams:

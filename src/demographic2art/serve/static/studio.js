@@ -61,14 +61,17 @@ function sharedSettings() {
 function requestBody() {
   // A random seed is written into the seed field, so the page shows the seed it used.
   if (byId("seed-mode").value === "random") byId("seed").value = String(randomSeed());
-  return {
+  const body = {
     ...sharedSettings(),
-    prompt: byId("prompt").value,
     seed: numberOrUndefined("seed"),
     batch_size: numberOrUndefined("batch-size"),
     lora_weight: numberOrUndefined("lora-weight"),
     attributes: pickerValues(),
   };
+  // Without a prompt, the server composes one from the picked attributes.
+  const prompt = byId("prompt").value;
+  if (prompt.trim() !== "") body.prompt = prompt;
+  return body;
 }
 
 function downloadLink(url, text) {
