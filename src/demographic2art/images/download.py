@@ -329,7 +329,7 @@ def download_images(
                 if engine == "ray":
                     from .ray_engine import run_on_ray
 
-                    stats = run_on_ray(workspace, counted(), settings, address=address)
+                    stats = run_on_ray(workspace, counted(), settings, address=address, progress=on_row, stop=stop_event)
                 else:
                     stats = run_items(workspace, counted(), settings, progress=on_row, stop=stop_event)
             finally:

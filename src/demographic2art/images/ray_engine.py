@@ -8,7 +8,10 @@ the task's process.
 A task writes its image files and then its own ledger part, so a task that Ray runs
 again after a worker died rewrites the same files and the same part: shard outputs
 are idempotent. The driver streams the plan, keeps at most ``2 x cluster CPUs``
-shards in flight, and merges the parts when all tasks are done. Ray is an optional
+shards in flight, and merges the parts when all tasks are done. Each task returns
+the status, reason and byte count of its rows, which the driver passes to the
+progress callback when the task ends, so bytes, rates and the progress bar count
+whole shards. Once the stop event is set, no new shard is submitted. Ray is an optional
 dependency (``pip install demographic2art[ray]``); the local engine never imports it.
 
 Running on a cluster. Every node needs the same Python environment with d2a and
@@ -29,7 +32,8 @@ Ray installed, and the workspace must be storage that every node reaches, such a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -41,12 +45,24 @@ from .plan import PlannedImage
 logger = logging.getLogger(__name__)
 
 TASK_RETRIES = 3
+# The driver wakes this often while it waits for tasks, so SIGINT handlers run promptly.
+WAIT_POLL_S = 1.0
+ROW_FIELDS = ("status", "reason", "bytes")
 
 
-def run_shard(root: str, storage_options: dict[str, Any], shard: int, items: list[PlannedImage], settings: EngineSettings) -> EngineStats:
-    """Run one shard in this process and write its ledger part; the body of each Ray task."""
+def run_shard(root: str, storage_options: dict[str, Any], shard: int, items: list[PlannedImage], settings: EngineSettings) -> list[dict[str, Any]]:
+    """Run one shard in this process and write its ledger part; the body of each Ray task.
+
+    Returns the ``status``, ``reason`` and ``bytes`` of each final row, in the order the rows ended.
+    """
     workspace = Workspace(root, **storage_options)
-    return run_items(workspace, ((shard, item) for item in items), settings)
+    rows: list[dict[str, Any]] = []
+
+    def keep(row: dict[str, Any]) -> None:
+        rows.append({name: row.get(name) for name in ROW_FIELDS})
+
+    run_items(workspace, ((shard, item) for item in items), settings, progress=keep)
+    return rows
 
 
 def _shards(items: Iterable[tuple[int, PlannedImage]]):
@@ -68,17 +84,30 @@ def run_on_ray(
     settings: EngineSettings,
     *,
     address: str | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> EngineStats:
     """Run each shard of ``items`` as a Ray task; connects to ``address`` or starts a local cluster.
+
+    ``progress(row)`` is called in this thread with the ``status``, ``reason`` and
+    ``bytes`` of each final row, shard by shard as the tasks end. Once ``stop`` is set,
+    no new shard is submitted and the shards in flight run to their end.
 
     A local cluster this function started is shut down at the end; a cluster that was
     already initialised in this process, or named by ``address``, keeps running.
     """
     with ray_session(address) as ray:
-        return _run_shards(ray, workspace, items, settings)
+        return _run_shards(ray, workspace, items, settings, progress, stop)
 
 
-def _run_shards(ray: Any, workspace: Workspace, items: Iterable[tuple[int, PlannedImage]], settings: EngineSettings) -> EngineStats:
+def _run_shards(
+    ray: Any,
+    workspace: Workspace,
+    items: Iterable[tuple[int, PlannedImage]],
+    settings: EngineSettings,
+    progress: Callable[[dict[str, Any]], None] | None,
+    stop: threading.Event | None,
+) -> EngineStats:
     storage = workspace.storage
     root = storage.url
     storage_options = dict(getattr(storage.fs, "storage_options", {}) or {})
@@ -88,13 +117,35 @@ def _run_shards(ray: Any, workspace: Workspace, items: Iterable[tuple[int, Plann
     window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
     stats = EngineStats()
     pending: list[Any] = []
+
+    def collect(ready: list[Any]) -> None:
+        for rows in ray.get(ready):
+            for row in rows:
+                stats.add(row)
+                _report(progress, row)
+
     for shard, batch in _shards(items):
+        # The plan stops at the first item after a stop, so this batch may be partial.
+        if stop is not None and stop.is_set():
+            break
         pending.append(task.remote(root, storage_options, shard, batch, task_settings))
-        if len(pending) >= window:
-            done, pending = ray.wait(pending, num_returns=1)
-            for result in ray.get(done):
-                stats.update(result)
-    for result in ray.get(pending):
-        stats.update(result)
+        while len(pending) >= window:
+            ready, pending = ray.wait(pending, num_returns=1, timeout=WAIT_POLL_S)
+            collect(ready)
+    if stop is not None and stop.is_set() and pending:
+        # NOTE: running tasks are not cancelled, so a stop waits for the shards in flight to end.
+        logger.warning("ray: stop requested; no new shards, waiting for %d in flight", len(pending))
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=len(pending), timeout=WAIT_POLL_S)
+        collect(ready)
     logger.info("ray: %s", dict(stats.counts))
     return stats
+
+
+def _report(progress: Callable[[dict[str, Any]], None] | None, row: dict[str, Any]) -> None:
+    if progress is None:
+        return
+    try:
+        progress(row)
+    except Exception:  # noqa: BLE001 - a broken progress display must not stop the batch
+        logger.exception("the progress callback failed")
