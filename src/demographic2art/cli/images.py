@@ -36,7 +36,7 @@ def download(
     processes: Annotated[Optional[int], typer.Option("--processes", min=0, help="Worker processes, each downloading and decoding; 0 or 1 runs one event loop in this process; default: the number of cores.")] = None,
     shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Artworks per shard (one ledger part and one Ray task each).")] = 1000,
     engine: Annotated[str, typer.Option("--engine", help="local (threads and processes on this machine) or ray (one Ray task per shard).")] = "local",
-    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address for --engine ray, such as auto or ray://head:10001; default: start a local cluster.")] = None,
+    address: Annotated[Optional[str], typer.Option("--address", "--ray-address", help="Ray cluster address for --engine ray, such as auto or ray://head:10001; default: start a local cluster.")] = None,
     endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", help="S3-compatible endpoint URL for an s3:// workspace.")] = None,
     ca_file: Annotated[Optional[str], typer.Option("--ca-file", help="PEM file of CA certificates that verify HTTPS image servers.")] = None,
     contact: Annotated[Optional[str], typer.Option("--contact", help="Contact (mail address or URL) added to the User-Agent header.")] = None,
@@ -119,6 +119,11 @@ def _print_stats(summary) -> None:
     table = Table(title="download statistics", show_header=True, header_style="bold")
     table.add_column("item")
     table.add_column("value", justify="right")
+    # The first row separates an interrupted run from a finished one, whose counts look alike.
+    if summary.interrupted:
+        table.add_row("state", f"interrupted after {summary.finished} of {summary.total} images")
+    else:
+        table.add_row("state", "finished")
     for status, count in sorted(summary.counts.items()):
         table.add_row(status, str(count))
     for reason, count in sorted(summary.reasons.items()):

@@ -40,7 +40,11 @@ def register(app: typer.Typer) -> None:
         ] = None,
         ray_address: Annotated[
             str | None,
-            typer.Option(help="Ray engine: cluster address, e.g. auto \\[default: start a local cluster on 127.0.0.1]."),
+            typer.Option(
+                "--ray-address",
+                "--address",
+                help="Ray engine: cluster address, e.g. auto \\[default: start a local cluster on 127.0.0.1].",
+            ),
         ] = None,
         storage_path: Annotated[
             str | None,
