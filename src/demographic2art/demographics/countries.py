@@ -174,6 +174,7 @@ FOREIGN_DEMONYMS: dict[str, tuple[str, ...]] = {
     "türk": ("TR",), "turc": ("TR",), "azərbaycanlı": ("AZ",), "grec": ("GR",), "grecque": ("GR",),
     "griechischer": ("GR",), "japonais": ("JP",), "japonaise": ("JP",), "japanischer": ("JP",),
     "canadien": ("CA",), "canadienne": ("CA",), "kanadischer": ("CA",), "haïtien": ("HT",),
+    "dominicain": ("DO",), "dominicaine": ("DO",), "dominicano": ("DO",), "dominicana": ("DO",),
     "algérien": ("DZ",), "libanais": ("LB",), "israélien": ("IL",), "israelischer": ("IL",),
     "iranien": ("IR",), "nederlandsch": ("NL",), "vlaams": ("BE",), "vlaamse": ("BE",),
     "български": ("BG",), "българска": ("BG",), "българския": ("BG",), "българин": ("BG",),

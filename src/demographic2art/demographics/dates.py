@@ -46,6 +46,7 @@ _DAY_MONTH_YEAR = re.compile(
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}}),?\s+(\d{{1,4}})(?!\d)", re.IGNORECASE)
 _MONTH_YEAR = re.compile(rf"\b({_MONTH_ALT})\.?\s+(?:de\s+)?(\d{{3,4}})(?!\d)", re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\d.,])(\d{1,4})(?![\d])")
+_UNCERTAIN_AFTER = re.compile(r"\s*\?|s\b|\s*(?:or|ou|oder|o|/|–|—)\s*\d{2,4}(?!\d)", re.IGNORECASE)
 
 
 @dataclass
@@ -109,7 +110,8 @@ def parse_date(text: str, *, allow_bare_year: bool = True) -> DateReading | None
         before = cleaned[: match.start()]
         if re.search(r"\b(?:fl\.|floruit|active|actif|activo|attivo)\s*$", before, re.IGNORECASE):
             return None
-        # '1580?' and a decade such as 'the 1580s' are approximate.
-        approx = bool(_APPROX.search(before)) or bool(re.match(r"\s*\?|s\b", cleaned[match.end():]))
+        # '1580?', a decade such as 'the 1580s' and two candidate years ('1761 or 1762', '1715–1725')
+        # are approximate; the first year is kept.
+        approx = bool(_APPROX.search(before)) or bool(_UNCERTAIN_AFTER.match(cleaned[match.end():]))
         return DateReading(None, -year if bc else year, approx, match.group(0))
     return None

@@ -44,6 +44,23 @@ _NOW = re.compile(
     r"(?:in\s+|part of\s+)?([^)]+)\)?",
     re.IGNORECASE,
 )
+
+
+def split_now_note(place_text: str) -> tuple[str, str | None]:
+    """Split a place into the text as written and the place its '(now ...)' note names.
+
+    'Kiev, Russian Empire(now Kyiv, Ukraine)' gives ('Kiev, Russian Empire', 'Kyiv, Ukraine'); a
+    place without a note gives (place_text, None). The note need not follow a space.
+    """
+    note = _NOW.search(place_text)
+    if note is None:
+        return place_text, None
+    before = place_text[: note.start()].rstrip(" ,")
+    after = place_text[note.end():].strip(" ,")
+    main = f"{before}, {after}" if before and after else before or after
+    return main, note.group(1).strip(" ,")
+
+
 # 'Republic of Florence', 'Duchy of Ferrara': the state is named after a town or region.
 _STATE_PREFIX = re.compile(
     r"^(?:(?:most serene |free imperial |grand |prince-)?(?:republic|duchy|archduchy|kingdom|electorate|county|"
@@ -245,6 +262,11 @@ def _bare_town(name: str, prefer: tuple[str, ...], *, geonames: bool) -> PlaceRe
         return None
     basis = "geonames" if geonames else "town"
     if prefer and code not in prefer:
+        if geonames:
+            # GeoNames is read only for names the pages leave open, and there a town name alone is
+            # weak evidence ('Ain' is a French department and a US place), so a contradicting
+            # country is flagged, not kept.
+            return PlaceReading(None, basis, "town_country_disagrees_with_nationality")
         return PlaceReading(code, basis, "town_country_disagrees_with_nationality")
     return PlaceReading(code, basis)
 
@@ -294,7 +316,10 @@ def read_place_country(
     Switzerland'); 5. the gazetteer of town names, then GeoNames. A town name found in several
     countries ('Cambridge', 'Rochester') gives a country only where it agrees with ``prefer``
     (the artist's nationality); otherwise the code stays empty and ``review`` says why. A town
-    whose gazetteer country differs from its stated region or from ``prefer`` is flagged.
+    whose gazetteer country differs from its stated region is flagged. A bare town whose only
+    country comes from the gazetteer and differs from a non-empty ``prefer`` gets no code and is
+    flagged, and the other parts of the place are tried: 'Oyonnax (Ain)' with ``prefer`` FR gives
+    FR although GeoNames places an 'Ain' in the US.
     """
     if not place_text:
         return PlaceReading(None)
@@ -361,11 +386,13 @@ def read_place_country(
         return PlaceReading(_choose(last_codes, prefer), "state")
     if review:
         return PlaceReading(None, "town", review)
+    flagged = None
     for part in reversed(parts):
         reading = _bare_town(part, prefer, geonames=True)
-        if reading is not None:
+        if reading is not None and reading.code:
             return reading
-    return PlaceReading(None)
+        flagged = flagged or reading
+    return flagged or PlaceReading(None)
 
 
 def present_day_country(place_text: str | None, prefer: Iterable[str] = (), link_targets: Iterable[str] = ()) -> str | None:

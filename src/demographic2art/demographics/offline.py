@@ -17,7 +17,7 @@ from selectolax.lexbor import LexborNode as Node
 
 from ..bios.triage import PageKind, first_paragraph_text, page_categories, triage_tree
 from .countries import country_name, demonym_codes, nationality_codes, place_country, strict_demonym_codes
-from .gazetteer import present_day_country, read_place_country
+from .gazetteer import present_day_country, read_place_country, split_now_note
 from .dates import DateReading, clean_date_text, parse_date
 from .career import apply_career
 from .schema import Conflict, Demographics, LifeEvent, Nationality, Place
@@ -83,8 +83,9 @@ def extract_page(html: str | bytes, artist_key: str | None = None) -> Demographi
             record.review_reasons.append("disambiguation_page")
         return record
 
-    content = tree.css_first("#mw-content-text") or tree.body
     categories = page_categories(tree)
+    _drop_invisible_nodes(tree)
+    content = tree.css_first("#mw-content-text") or tree.body
     lead = first_paragraph_text(content)
     language = triage.language or "en"
 
@@ -95,13 +96,32 @@ def extract_page(html: str | bytes, artist_key: str | None = None) -> Demographi
     if record.gender is None:
         _apply_gender_from_text(record, content, lead, language)
     if record.birth.place.raw is None or record.birth.year is None:
-        _apply_body_birth(record, content)
+        _apply_body_birth(record, content, lead)
     if record.birth.place.raw is None and record.birth.place.country_code is None:
         _apply_born_adjective(record, lead)
     _settle_countries(record)
     _check_years(record)
     apply_career(record, rows, content, language, EDUCATION_LABELS, MOVEMENT_LABELS)
     return record
+
+
+def _drop_invisible_nodes(tree: HTMLParser) -> None:
+    """Remove nodes whose text a reader never sees as article text, so no cell or paragraph reads it.
+
+    These are ``<style>`` (TemplateStyles CSS inside infobox cells), ``<script>``, ``<noscript>``
+    and the ``(d)``/``(en)`` notes with which French pages mark a link to Wikidata or to another
+    language's article. Triage and the categories are read before this runs.
+    """
+    for node in tree.css("style, script, noscript"):
+        node.decompose()
+    for marker in tree.css(".indicateur-langue"):
+        note = marker.parent
+        while note is not None and note.tag not in ("small", "sup", "td", "th", "body"):
+            note = note.parent
+        if note is not None and note.tag in ("small", "sup"):
+            note.decompose()
+        elif marker.parent is not None and marker.parent.tag == "a":
+            marker.parent.decompose()
 
 
 def _settle_countries(record: Demographics) -> None:
@@ -228,7 +248,7 @@ def _place_from_lines(lines: list[str], reading: DateReading | None) -> str | No
             after = re.split(r"\d{3,4}\)?", text)
             text = after[-1] if len(after) > 1 else ""
         text = re.sub(r"\(\s*\d{4}-\d{2}-\d{2}\s*\)", "", text)
-        text = re.sub(r"\((?:aged?|à|idade)?\s*\d{1,3}[^)]*\)", "", text).strip(" ,;()")
+        text = _trim_place(re.sub(r"\((?:aged?|à|idade)?\s*\d{1,3}[^)]*\)", "", text))
         if re.search(r"\d{3,4}", text):
             continue
         if text and not _NON_PLACE.match(text) and re.search(r"[^\W\d_]", text):
@@ -249,6 +269,8 @@ _DEATH_MARK = re.compile(
     r"умер|умерла|помер|померла|gestorben|gest\.|död|død)\s*",
     re.IGNORECASE,
 )
+_YEAR_RANGE = re.compile(r"\d{3,4}[–—]\d{2,4}")
+_SPACED_DASH = re.compile(r"\s+[–—]\s+")
 _FLORUIT = re.compile(r"\b(?:fl\.|floruit|active|activ[eo]?|actif|attivo)\b", re.IGNORECASE)
 # Leads without a parenthesis: French 'né le ...', Swedish 'född ...', Romanian 'n. ...', English 'born c. 1380'.
 _FR_BIRTH = re.compile(
@@ -363,7 +385,12 @@ def _split_life_span(paren: str) -> tuple[str | None, str | None]:
     if re.match(r"r\.\s", segment):
         # 'r. 1501–1524' is a ruler's reign, not a life span.
         return None, None
-    parts = _PAREN_DASH.split(segment, maxsplit=1)
+    if _YEAR_RANGE.search(segment) and _SPACED_DASH.search(segment):
+        # '1715–1725 – 1761 or 1762': the spaced dash separates birth and death, and the unspaced
+        # one joins the two ends of an uncertain birth year.
+        parts = _SPACED_DASH.split(segment, maxsplit=1)
+    else:
+        parts = _PAREN_DASH.split(segment, maxsplit=1)
     if len(parts) == 2:
         left, right = parts
         left = _BIRTH_MARK.sub("", left)
@@ -461,16 +488,30 @@ _MONTH_WORDS = r"(?:January|February|March|April|May|June|July|August|September|
 _PLACE_WORD = r"(?:St\.|Ste\.|Mt\.|[A-Z][\w'’-]*)"
 _PLACE_NAME = rf"(?:the\s+)?{_PLACE_WORD}(?:(?:\s+|\s+(?:de|da|del|di|do|van|von|upon|sur|am|an|der|le|la|les|of)\s+)(?!{_MONTH_WORDS}){_PLACE_WORD})*"
 _BODY_BIRTH_PLACE = re.compile(
-    rf"(?<!-)\bborn\b[^.;]{{0,80}}?\b(?:in|at|on)\s+({_PLACE_NAME}(?:(?:,\s*|\s+in\s+){_PLACE_NAME}){{0,3}})"
+    rf"(?<!-)\b[Bb]orn\b([^.;]{{0,80}}?)\b(?:in|at|on)\s+({_PLACE_NAME}(?:(?:,\s*|\s+in\s+){_PLACE_NAME}){{0,3}})"
+)
+# Between 'born' and the place: the bracket closing a life span, another verb or a new subject
+# ('born 1973) is ... based in London', 'born in 1950 and lives in Rome', 'Born on 5 August 1934,
+# he took part in ...') means the place is not the birth place.
+_NOT_BIRTH_GAP = re.compile(
+    r"\d\s*\)|\b(?:based|lives|lived|living|works|worked|working|settled|resides|resided|residing|moved|"
+    r"raised|grew|active|is|are|now|since|until|he|she|they)\b",
+    re.IGNORECASE,
 )
 _BORN_ADJECTIVE = re.compile(r"\b([A-Z][\w'’.]+(?:[ -][A-Z][\w'’.]+)?)-born\b")
 _RELATIVE = re.compile(r"\b(?:father|mother|brother|sister|wife|husband|son|daughter|parents|family)\b.{0,40}$", re.IGNORECASE)
 
 
-def _apply_body_birth(record: Demographics, content: Node | None) -> None:
-    """Fill the birth year and place from the first 'X was born ... in PLACE' sentences of the body."""
+def _apply_body_birth(record: Demographics, content: Node | None, lead: str = "") -> None:
+    """Fill the birth year and place from the first 'X was born ... in PLACE' sentences of the body.
+
+    Only birth phrases count ('was born in', 'Born at'); a place after 'based in', 'lives in' or
+    'working in' is never read as the birth place.
+    """
     if content is None:
         return
+    # The lead opens with the artist's name, which 'Born in Paris, Pesne ...' would add to the place.
+    name_words = set(re.findall(r"[^\W\d_]+", re.split(r"[(,]|\s(?:is|was)\s", lead[:80])[0]))
     for paragraph in content.css("p")[:15]:
         text = re.sub(r"\[[^\]]*\]", "", paragraph.text(separator="", strip=False).replace("\xa0", " "))
         if record.birth.year is None:
@@ -481,7 +522,17 @@ def _apply_body_birth(record: Demographics, content: Node | None) -> None:
             sentence_start = max(text.rfind(". ", 0, match.start()), 0)
             if _RELATIVE.search(text[sentence_start: match.start() + 12]):
                 continue
-            place = re.sub(r"\s+in\s+", ", ", re.sub(r"^the\s+", "", match.group(1)))
+            gap = match.group(1).strip()
+            if gap not in ("and raised", "and brought up") and _NOT_BIRTH_GAP.search(gap):
+                continue
+            place = re.sub(r"\s+in\s+", ", ", re.sub(r"^the\s+", "", match.group(2)))
+            parts = place.split(", ")
+            while len(parts) > 1 and set(parts[-1].split()) <= name_words:
+                parts.pop()
+            place = ", ".join(parts)
+            if strict_demonym_codes(place):
+                # 'Born in the Polish city of ...' names a nationality, not the place.
+                continue
             _set_place(record, "birth", place, "body")
             break
 
@@ -660,12 +711,14 @@ def _looks_like_place(text: str, source: str) -> bool:
 def _set_place(record: Demographics, which: str, text: str | None, source: str) -> None:
     if not text:
         return
-    text = " ".join(text.split()).strip(" ,;")
-    text = _PLACE_NOISE.sub("", text).strip(" ,;(")
+    text = re.sub(r"\s+(?=[,)])|(?<=\()\s+", "", " ".join(text.split()))
+    text = _trim_place(_PLACE_NOISE.sub("", _trim_place(text)))
     if not _looks_like_place(text, source):
         return
-    country, codes = place_country(text)
-    parts = [p.strip() for p in text.split(",") if p.strip()]
+    # The '(now ...)' note names the present-day place, so it is no comma part of the place as written.
+    written, _ = split_now_note(text)
+    country, codes = place_country(written)
+    parts = _place_parts(written)
     place = Place(raw=text, city=parts[0] if parts and parts[0] != country else None)
     if len(parts) > 2:
         place.region = ", ".join(parts[1:-1]) if country == parts[-1] else ", ".join(parts[1:])
@@ -676,6 +729,65 @@ def _set_place(record: Demographics, which: str, text: str | None, source: str) 
         place.country_code = code
     getattr(record, which).place = place
     record.sources[f"{which}_place"] = source
+
+
+def _trim_place(text: str) -> str:
+    """Strip separators and unmatched parentheses from the ends of a place, keeping 'Oyonnax (Ain)' whole."""
+    text = text.strip(" ,;")
+    while text:
+        trimmed = text
+        if text.startswith("(") and text.endswith(")") and _closing_paren(text, 0) == len(text) - 1:
+            trimmed = text[1:-1]
+        elif text.endswith("(") or (text.endswith(")") and text.count(")") > text.count("(")):
+            trimmed = text[:-1]
+        elif text.startswith(")") or (text.startswith("(") and text.count("(") > text.count(")")):
+            trimmed = text[1:]
+        trimmed = trimmed.strip(" ,;")
+        if trimmed == text:
+            break
+        text = trimmed
+    return text
+
+
+def _closing_paren(text: str, start: int) -> int:
+    """Return the index of the parenthesis that closes the one at ``start``, or -1."""
+    depth = 0
+    for index in range(start, len(text)):
+        if text[index] == "(":
+            depth += 1
+        elif text[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
+
+
+def _place_parts(text: str) -> list[str]:
+    """Split a place at the commas outside parentheses, then split a 'Town (Region)' qualifier off.
+
+    'Ueno (Ayama district, préfecture de Mie)' gives ['Ueno', 'Ayama district', 'préfecture de Mie'].
+    """
+    parts: list[str] = []
+    depth = 0
+    current = ""
+    for char in text:
+        depth += char == "("
+        depth -= char == ")" and depth > 0
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    split: list[str] = []
+    for part in (p.strip() for p in parts):
+        opening = part.find("(")
+        if opening > 0 and _closing_paren(part, opening) == len(part) - 1:
+            split.append(part[:opening].strip())
+            split.extend(_place_parts(part[opening + 1 : -1]))
+        elif part:
+            split.append(part)
+    return [part for part in split if part]
 
 
 def _check_years(record: Demographics) -> None:
