@@ -53,9 +53,10 @@ RELATIVE_PREFIX = "./"
 # Folders whose JSON run records a failed command may have written into a new workspace.
 RUN_RECORD_FOLDERS = ("jobs/commands", "images/runs")
 
-# Local workspace roots that did not exist when this process first opened them. The
-# command line removes such a root when the command fails and the root holds only the layout.
-_new_roots: set[str] = set()
+# Local roots that were not workspaces when this process first opened them, with the names
+# each contained then (None: the root did not exist). When a command fails, the command line
+# removes the layout it added where that layout is still empty.
+_new_roots: dict[str, frozenset[str] | None] = {}
 
 
 class Workspace:
@@ -94,9 +95,14 @@ class Workspace:
         return self.storage.local_path(relpath)
 
     def note_if_new(self) -> None:
-        """Remember a local root that does not exist yet, for :func:`remove_new_skeletons`."""
-        if self.storage.is_local and not os.path.exists(self.storage.root):
-            _new_roots.add(self.storage.root)
+        """Remember a local root that is not a workspace yet, for :func:`remove_new_skeletons`."""
+        root = self.storage.root
+        if not self.storage.is_local or root in _new_roots:
+            return
+        if not os.path.exists(root):
+            _new_roots[root] = None
+        elif os.path.isdir(root) and not os.path.exists(os.path.join(root, SETTINGS_FILE)):
+            _new_roots[root] = frozenset(os.listdir(root))
 
     def settings(self) -> dict[str, Any]:
         """Return the recorded settings, one table per stage.
@@ -173,32 +179,55 @@ def forget_new_workspaces() -> None:
 
 
 def remove_new_skeletons() -> list[str]:
-    """Remove the workspaces this process created that still hold only the empty layout.
+    """Remove the workspace layout this process created, where it still holds nothing.
 
-    A root is removed only when it did not exist before this process opened it and it
-    contains no file but ``d2a.toml`` and JSON run records (empty folders of any name
-    are allowed). Any other file keeps the whole folder. Returns the removed roots.
+    A root that did not exist before is removed when it contains no file but
+    ``d2a.toml`` and JSON run records (empty folders of any name are allowed). In a
+    folder that existed but was not a workspace, only the layout entries this process
+    added are removed, under the same rule. Any other file keeps everything. Returns the
+    removed paths.
     """
     removed = []
-    for root in sorted(_new_roots):
-        if os.path.isdir(root) and _only_skeleton(root):
+    for root, before in sorted(_new_roots.items()):
+        if not os.path.isdir(root):
+            continue
+        added = sorted(set(os.listdir(root)) - before) if before is not None else None
+        if added is not None and not set(added) <= set(SUBFOLDERS) | {SETTINGS_FILE}:
+            continue
+        if not _only_skeleton(root, added):
+            continue
+        if added is None:
             shutil.rmtree(root)
             removed.append(root)
-            logger.debug("removed the new workspace %s because the command failed", root)
+        else:
+            for name in added:
+                path = os.path.join(root, name)
+                if os.path.isdir(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
+                removed.append(path)
+        logger.debug("removed the workspace layout the failed command created in %s", root)
     _new_roots.clear()
     return removed
 
 
-def _only_skeleton(root: str) -> bool:
-    """Return whether ``root`` has no files but ``d2a.toml`` and JSON run records."""
-    for folder, _subfolders, files in os.walk(root):
-        relative = os.path.relpath(folder, root).replace(os.sep, "/")
-        for name in files:
-            if relative == "." and name == SETTINGS_FILE:
-                continue
-            if relative in RUN_RECORD_FOLDERS and name.endswith(".json"):
-                continue
-            return False
+def _only_skeleton(root: str, names: list[str] | None = None) -> bool:
+    """Return whether ``root`` (or its entries ``names``) has no files but ``d2a.toml`` and JSON run records."""
+    tops = [root] if names is None else [os.path.join(root, name) for name in names]
+    for top in tops:
+        if os.path.isfile(top):
+            if os.path.basename(top) != SETTINGS_FILE:
+                return False
+            continue
+        for folder, _subfolders, files in os.walk(top):
+            relative = os.path.relpath(folder, root).replace(os.sep, "/")
+            for name in files:
+                if relative == "." and name == SETTINGS_FILE:
+                    continue
+                if relative in RUN_RECORD_FOLDERS and name.endswith(".json"):
+                    continue
+                return False
     return True
 
 
