@@ -102,6 +102,13 @@ def write_training_workspace(root: Path, n_images: int = 4, size: int = 64, seed
     return workspace
 
 
+@pytest.fixture
+def offline_hub(monkeypatch, tmp_path):
+    """Keep Hugging Face lookups offline and in an empty cache, so no test reaches the hub."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+
+
 @pytest.fixture(scope="session")
 def ray_cluster():
     """One local Ray cluster (2 CPUs, 127.0.0.1, no dashboard) for the whole ``-m ray`` session."""

@@ -12,10 +12,8 @@ from demographic2art.serve import resolve_settings
 from demographic2art.workspace import Workspace
 
 
-@pytest.fixture(autouse=True)
-def _offline_hub(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+# Hugging Face lookups stay offline, in an empty cache.
+pytestmark = pytest.mark.usefixtures("offline_hub")
 
 
 @pytest.fixture

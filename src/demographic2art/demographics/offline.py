@@ -21,6 +21,7 @@ from .gazetteer import present_day_country, read_place_country, split_now_note
 from .dates import DateReading, clean_date_text, parse_date
 from .career import apply_career
 from .schema import Conflict, Demographics, LifeEvent, Nationality, Place
+from .wikitext import split_top_level
 
 logger = logging.getLogger(__name__)
 
@@ -312,15 +313,8 @@ def _first_parenthesis(lead: str) -> str | None:
     start = lead.find("(")
     if start < 0 or start > 250:
         return None
-    depth = 0
-    for index in range(start, len(lead)):
-        if lead[index] == "(":
-            depth += 1
-        elif lead[index] == ")":
-            depth -= 1
-            if depth == 0:
-                return lead[start + 1 : index]
-    return None
+    end = _closing_paren(lead, start)
+    return lead[start + 1 : end] if end > 0 else None
 
 
 def _apply_lead(record: Demographics, lead: str, language: str) -> None:
@@ -767,18 +761,7 @@ def _place_parts(text: str) -> list[str]:
 
     'Ueno (Ayama district, préfecture de Mie)' gives ['Ueno', 'Ayama district', 'préfecture de Mie'].
     """
-    parts: list[str] = []
-    depth = 0
-    current = ""
-    for char in text:
-        depth += char == "("
-        depth -= char == ")" and depth > 0
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
+    parts = split_top_level(text, ",", "(", ")")
     split: list[str] = []
     for part in (p.strip() for p in parts):
         opening = part.find("(")

@@ -109,25 +109,34 @@ def infobox_params(wikitext: str) -> dict[str, str]:
             continue
         index += 1
     params: dict[str, str] = {}
-    depth = 0
-    current = ""
-    pieces = []
-    for char in body:
-        if char in "{[":
-            depth += 1
-        elif char in "}]":
-            depth -= 1
-        if char == "|" and depth == 0:
-            pieces.append(current)
-            current = ""
-        else:
-            current += char
-    pieces.append(current)
+    pieces = split_top_level(body, "|", "{[", "}]")
     for piece in pieces[1:]:
         key, sep, value = piece.partition("=")
         if sep:
             params[key.strip().lower()] = value.strip()
     return params
+
+
+def split_top_level(text: str, separator: str, openers: str, closers: str) -> list[str]:
+    """Split ``text`` at each ``separator`` that no bracket of ``openers``/``closers`` encloses.
+
+    A closing bracket without its opening one is ignored, so splitting goes on after it.
+    """
+    pieces: list[str] = []
+    depth = 0
+    current = ""
+    for char in text:
+        if char in openers:
+            depth += 1
+        elif char in closers and depth > 0:
+            depth -= 1
+        if char == separator and depth == 0:
+            pieces.append(current)
+            current = ""
+        else:
+            current += char
+    pieces.append(current)
+    return pieces
 
 
 def plain_text(value: str) -> str:
