@@ -6,7 +6,7 @@ HTTP. After each job it polls to the end, fetches the PNG and reads ``/api/histo
 It prints the server process's RSS after request ``--baseline`` (warm-up) and after
 the last one; the target is growth below 50 MB.
 
-NOTE: CUDA memory is not read, because the server runs in its own process; on a GPU,
+NOTE: CUDA memory is not read, because the server runs in its own process. On a GPU,
 watch the server's memory with ``nvidia-smi`` beside this script.
 
 Run: ``.venv/bin/python benchmarks/serve_memory.py`` (add ``--device cuda`` on a GPU).

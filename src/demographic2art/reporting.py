@@ -165,10 +165,10 @@ def job_report(
 
     The block receives the :class:`JobRecord` and fills in ``counts``, ``reasons``,
     ``total``, ``bytes`` or ``summary``. When the block ends the record is written
-    with state ``finished``, unless the block set ``state`` itself (a job that stops
-    early on request sets ``interrupted`` and returns normally); an exception marks it ``failed`` with the error on one
-    line (``interrupted`` for :class:`JobInterrupted` and ``KeyboardInterrupt``) and is
-    re-raised unchanged. Then one notification goes to each ``notify`` URL. Invalid
+    with state ``finished``, unless the block set ``state`` itself: a job that stops
+    early on request sets ``interrupted`` and returns normally. An exception marks the record
+    ``failed`` with the error on one line (``interrupted`` for :class:`JobInterrupted` and
+    ``KeyboardInterrupt``) and is re-raised unchanged. Then one notification goes to each ``notify`` URL. Invalid
     URLs or a missing apprise raise before the block runs; a failure to write the
     record or to send the message is logged as a warning and never raised. With
     ``write=False`` no record is written and only the notification is sent.
@@ -214,7 +214,7 @@ class ProgressTracker:
     """Counts of finished items with a rate, a progress bar and periodic log lines.
 
     ``add`` is called once per finished item, from any thread. A rich progress bar
-    is drawn on ``console`` (default: standard error) when ``show_bar`` is true; every ``log_interval_s``
+    is drawn on ``console`` (default: standard error) when ``show_bar`` is true. Every ``log_interval_s``
     seconds one INFO line ``<label>: N done (ok X, failed Y), R items/s`` goes to
     the log. ``total`` may grow while the input is streamed (``add_planned``).
     """

@@ -69,7 +69,7 @@ def _read_best(workspace: Workspace) -> dict | None:
 def workspace_status(workspace: Workspace) -> WorkspaceStatus:
     """Return, for each stage, whether its main output exists and how big it is.
 
-    ``jobs`` holds the last run record of each long command (see :mod:`.reporting`).
+    ``jobs`` contains the last run record of each long command (see :mod:`.reporting`).
     """
     storage = workspace.storage
     note = workspace.settings().get("demo", {}).get("note")

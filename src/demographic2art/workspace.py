@@ -179,7 +179,7 @@ def forget_new_workspaces() -> None:
 
 
 def remove_new_skeletons() -> list[str]:
-    """Remove the workspace layout this process created, where it still holds nothing.
+    """Remove the workspace layout this process created, where it is still empty.
 
     A root that did not exist before is removed when it contains no file but
     ``d2a.toml`` and JSON run records (empty folders of any name are allowed). In a

@@ -45,7 +45,8 @@ def test_birth_country_from_stated_place(name, birthplace, nationality, expected
     assert record.birth.place.country_code == expected
 
 
-def test_hanover_in_german_empire_is_not_the_jamaican_parish():
+def test_hanover_german_empire_is_germany():
+    # Jamaica has a parish named Hanover, which the German Empire rules out.
     assert read_place_country("Hanover, German Empire").code == "DE"
 
 

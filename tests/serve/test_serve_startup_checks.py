@@ -76,7 +76,7 @@ def test_non_lora_safetensors_rejected(workspace, tiny_model, tmp_path):
 
     other = tmp_path / "other.safetensors"
     save_file({"conv.weight": torch.zeros(2, 2)}, str(other))
-    with pytest.raises(InvalidValueError, match="holds 1 tensors and none is a LoRA weight"):
+    with pytest.raises(InvalidValueError, match="contains 1 tensors and none is a LoRA weight"):
         resolve_settings(workspace, model=str(tiny_model), lora=str(other))
 
 

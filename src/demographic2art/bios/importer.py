@@ -79,7 +79,7 @@ def iter_saved_pages(
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(artist_key, page bytes)`` for each saved page of a folder or an ``html.tar.xz`` archive.
 
-    ``wanted`` holds normalised artist keys to keep; ``None`` keeps every page. Folders are read
+    ``wanted`` contains normalised artist keys to keep; ``None`` keeps every page. Folders are read
     in file-name order.
     """
     source = os.fspath(source)

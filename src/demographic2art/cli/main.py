@@ -33,8 +33,8 @@ from . import (
 from .common import err_console
 
 # Help is rendered by rich. When it goes to a file or pipe, rich's default width of 80
-# columns cuts long option names such as --webdataset-shard-size with an ellipsis; at
-# 140 columns every option name of d2a shows whole. TERMINAL_WIDTH still overrides it.
+# columns cuts long option names such as --webdataset-shard-size with an ellipsis. At
+# 140 columns every option name of d2a shows whole, and TERMINAL_WIDTH still overrides it.
 # NOTE: a terminal narrower than 140 columns still shortens the longest names.
 HELP_WIDTH = 140
 if rich_utils.MAX_WIDTH is None and not err_console.is_terminal and not sys.stdout.isatty():

@@ -99,7 +99,7 @@ def check_pages_dir(pages_dir: str | os.PathLike[str]) -> str:
         raise MissingFileError(f"pages folder {pages_dir} {problem}; unpack the saved pages into a folder and pass it")
     nested = os.path.join(pages_dir, "wikipedia", "html")
     if os.path.isdir(nested) and not any(name.endswith(".html") for name in os.listdir(pages_dir)):
-        raise MissingFileError(f"pages folder {pages_dir} holds no pages; pages are in {nested}; pass that")
+        raise MissingFileError(f"pages folder {pages_dir} contains no pages; pages are in {nested}; pass that")
     return pages_dir
 
 
@@ -355,7 +355,7 @@ def evaluate_extraction(
 
     With ``pages`` the pages are extracted (or ``extracted`` records reused) and compared; with
     neither, the records in ``WORKSPACE/demographics/json`` are compared, and judgement quotes are
-    checked on the workspace's imported pages where it holds them.
+    checked on the workspace's imported pages where it contains them.
     """
     from .workspace_io import JSON_DIR
 

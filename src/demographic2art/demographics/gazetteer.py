@@ -315,7 +315,7 @@ def read_place_country(
     'Victoria', 'Piedmont', 'Ionia'); 4. the title of the place's linked article ('Berlingen,
     Switzerland'); 5. the gazetteer of town names, then GeoNames. A town name found in several
     countries ('Cambridge', 'Rochester') gives a country only where it agrees with ``prefer``
-    (the artist's nationality); otherwise the code stays empty and ``review`` says why. A town
+    (the artist's nationality); otherwise the code stays empty and ``review`` gives the reason. A town
     whose gazetteer country differs from its stated region is flagged. A bare town whose only
     country comes from the gazetteer and differs from a non-empty ``prefer`` gets no code and is
     flagged, and the other parts of the place are tried: 'Oyonnax (Ain)' with ``prefer`` FR gives

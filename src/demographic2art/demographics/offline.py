@@ -129,9 +129,9 @@ def _settle_countries(record: Demographics) -> None:
     """Read place countries again with the nationality and the link targets known.
 
     A town found in several countries keeps its country only where it agrees with the
-    nationality; that ambiguity, and a gazetteer country that differs from the stated region
-    or from the nationality, mark the record for review with the reason ('birth_place_ambiguous')
-    when they concern the birth place.
+    nationality. For the birth place, that ambiguity and a gazetteer country that differs from
+    the stated region or the nationality mark the record for review, with the reason (such as
+    'birth_place_ambiguous').
     """
     prefer = tuple(record.nationality.codes)
     for which in ("birth", "death"):
@@ -499,7 +499,7 @@ _RELATIVE = re.compile(r"\b(?:father|mother|brother|sister|wife|husband|son|daug
 def _apply_body_birth(record: Demographics, content: Node | None, lead: str = "") -> None:
     """Fill the birth year and place from the first 'X was born ... in PLACE' sentences of the body.
 
-    Only birth phrases count ('was born in', 'Born at'); a place after 'based in', 'lives in' or
+    Only birth phrases count ('was born in', 'Born at'). A place after 'based in', 'lives in' or
     'working in' is never read as the birth place.
     """
     if content is None:

@@ -338,7 +338,7 @@ def download_images(
             summary.interrupted = stop_event.is_set()
             if summary.interrupted:
                 summary.exit_code = 128 + (received[0] if received else signal.SIGINT)
-                # The input after the stop is counted, not fetched, so the summary can say "N of M".
+                # The input after the stop is counted, not fetched, so the summary can report "N of M".
                 summary.total += sum(1 for _ in planned)
             workspace.record_settings(
                 "images",

@@ -2,7 +2,7 @@
 
 🤗 datasets and diffusers' training scripts load a folder of images with one JSON
 object per line in ``metadata.jsonl``: ``file_name`` is the image path relative to the
-folder that holds the file, and every other field becomes a column. The download
+folder that contains the file, and every other field becomes a column. The download
 writes one line per stored image with the artwork's catalog fields where the source
 table has them (``key``, ``artist``, ``title``, ``style``, ``genre``, ``year``), plus
 ``text`` with the training caption when ``captions/captions.parquet`` exists. Reading

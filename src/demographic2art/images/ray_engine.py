@@ -93,7 +93,7 @@ def run_on_ray(
     ``bytes`` of each final row, shard by shard as the tasks end. Once ``stop`` is set,
     no new shard is submitted and the shards in flight run to their end.
 
-    A local cluster this function started is shut down at the end; a cluster that was
+    A local cluster this function started is shut down at the end. A cluster that was
     already initialised in this process, or named by ``address``, keeps running.
     """
     with ray_session(address) as ray:

@@ -126,7 +126,7 @@ def resolve_lora_file(lora: str) -> str:
     :class:`InvalidValueError` when the file is empty, corrupt or not a LoRA.
     """
     if not lora or not lora.strip():
-        raise InvalidValueError("the LoRA is empty; pass a .safetensors file or a folder that holds one")
+        raise InvalidValueError("the LoRA is empty; pass a .safetensors file or a folder that contains one")
     path = Path(os.path.expanduser(lora))
     if not path.exists():
         raise MissingFileError(
@@ -148,7 +148,7 @@ def _lora_weights_file(path: Path, lora: str) -> Path:
     candidates = sorted(path.glob("*.safetensors"))
     if len(candidates) != 1:
         raise InvalidValueError(
-            f"LoRA folder {lora} holds {len(candidates)} .safetensors files and no {LORA_WEIGHTS_NAME}; pass the file itself"
+            f"LoRA folder {lora} contains {len(candidates)} .safetensors files and no {LORA_WEIGHTS_NAME}; pass the file itself"
         )
     return candidates[0]
 
@@ -167,7 +167,7 @@ def _check_safetensors_lora(weights: Path, lora: str) -> None:
         ) from None
     if not any("lora" in name.lower() for name in names):
         raise InvalidValueError(
-            f"LoRA file {weights} holds {len(names)} tensors and none is a LoRA weight; pass a LoRA trained with 'd2a train'"
+            f"LoRA file {weights} contains {len(names)} tensors and none is a LoRA weight; pass a LoRA trained with 'd2a train'"
         )
 
 
