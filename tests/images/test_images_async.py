@@ -16,7 +16,8 @@ from PIL import Image
 
 from demographic2art.images.client import AiohttpTransport, HttpxTransport, build_async_client, ssl_context
 from demographic2art.images.decode import EncodeOptions
-from demographic2art.images.engine import EngineSettings, _share, run_items
+from demographic2art.images.engine import EngineSettings, run_items
+from demographic2art.images.workers import _share
 from demographic2art.images.fetch import AsyncFetcher, FetchConfig
 from demographic2art.images.plan import PlannedImage
 from demographic2art.workspace import Workspace
