@@ -15,6 +15,7 @@ from PIL import Image, ImageFile
 from conftest import load_case
 from demographic2art.errors import InvalidValueError
 from demographic2art.images import validate_image
+from demographic2art.images.validate import find_truncation
 
 
 def _encode(im: Image.Image, fmt: str, **options) -> bytes:
@@ -123,6 +124,24 @@ def test_truncated_formats_rejected(gradient, fmt, cut):
     result = validate_image(data[: int(len(data) * cut)] if cut < 0.99 else data[:-2])
     assert result.status == "rejected"
     assert result.reason in {"truncated", "decode_error"}
+
+
+def _with_embedded_thumbnail(data: bytes, thumbnail: bytes) -> bytes:
+    """Return JPEG ``data`` with ``thumbnail`` (a whole JPEG, end marker included) in an APP1 segment."""
+    segment = b"Exif\x00\x00" + thumbnail
+    return data[:2] + b"\xff\xe1" + (len(segment) + 2).to_bytes(2, "big") + segment + data[2:]
+
+
+def test_find_truncation_sees_past_a_thumbnail_end_marker(gradient):
+    noise = np.random.default_rng(0).integers(0, 256, size=(128, 128, 3), dtype=np.uint8)
+    thumbnail = _encode(gradient.resize((24, 16)), "JPEG")
+    data = _with_embedded_thumbnail(_encode(Image.fromarray(noise), "JPEG"), thumbnail)
+    # The noise makes the scan data most of the file, so the cut lands inside it.
+    cut = data[: int(len(data) * 0.8)]
+
+    assert find_truncation(data, "JPEG") is None
+    assert find_truncation(cut, "JPEG") is not None
+    assert validate_image(cut).reason == "truncated"
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP"])

@@ -30,6 +30,7 @@ from .decode import EncodeOptions, process_body
 from .fetch import AsyncFetcher, FetchConfig, FetchResult
 from .ledger import part_path, write_part
 from .plan import QUARANTINE_DIR, PlannedImage
+from .resample import use_caller_threads
 
 logger = logging.getLogger(__name__)
 
@@ -351,6 +352,7 @@ async def _serve(workspace: Workspace, settings: EngineSettings, concurrency: in
         if state["exhausted"] and state["active"] == 0:
             idle.set()
 
+    use_caller_threads()
     transport = build_async_transport(user_agent=settings.fetch.user_agent, concurrency=concurrency,
                                       ca_file=settings.ca_file)
     try:

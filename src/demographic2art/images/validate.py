@@ -19,6 +19,7 @@ from PIL import Image, ImageCms, ImageFile
 
 from ..errors import InvalidValueError
 from .convert import to_rgb
+from .resample import resample
 
 logger = logging.getLogger(__name__)
 
@@ -95,10 +96,11 @@ def find_truncation(data: bytes, fmt: str | None) -> str | None:
     full decode.
     """
     if fmt == "JPEG":
-        # 0xFF bytes inside entropy-coded data are stuffed with 0x00, so the last SOS
-        # and EOI markers found by rfind are real markers.
+        # 0xFF bytes inside entropy-coded data are stuffed with 0x00, so the EOI found by
+        # rfind is a real marker, and a scan starts after it only if an SOS follows it.
+        # Both searches cover only the tail after the last EOI.
         last_eoi = data.rfind(b"\xff\xd9")
-        if last_eoi < 0 or last_eoi < data.rfind(b"\xff\xda"):
+        if last_eoi < 0 or data.find(b"\xff\xda", last_eoi) >= 0:
             return "JPEG data has no end-of-image marker (FF D9) after its last scan"
     elif fmt == "PNG":
         offset = 8
@@ -303,10 +305,7 @@ def _resize(picture: Image.Image, max_side: int, resize_mode: str, enlarge: bool
     if resize_mode == "original":
         return picture
     size = target_size(picture.size, max_side, resize_mode, enlarge)
-    if size != picture.size:
-        # JPEG draft decoding already brought the picture within 2x of the target, so a
-        # bilinear filter (which Pillow widens to the scale factor) is enough here.
-        picture = picture.resize(size, Image.Resampling.BILINEAR)
+    picture = resample(picture, size)
     if resize_mode == "center_crop":
         side = min(picture.size)
         left = (picture.width - side) // 2
