@@ -38,6 +38,9 @@ class Storage:
         self.is_local = _is_local(self.fs)
         self.root = os.path.abspath(path) if self.is_local else path.rstrip("/")
         self.url = self.root if self.is_local else self.fs.unstrip_protocol(self.root)
+        # Local folders this object has created or found, so each write of many files
+        # into one folder skips the existence checks.
+        self._folders: set[str] = set()
 
     def __repr__(self) -> str:
         return f"Storage({self.url!r})"
@@ -104,16 +107,25 @@ class Storage:
         place; object stores make a single PUT visible at once.
         """
         full = self.path(relpath)
-        parent = posixpath.dirname(full) if not self.is_local else os.path.dirname(full)
-        self.fs.makedirs(parent, exist_ok=True)
-        if self.is_local:
-            # A hidden name, so a write cut short by a crash is never listed as a workspace file.
-            tmp = os.path.join(parent, f".{os.path.basename(full)}.{uuid.uuid4().hex[:8]}.part")
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, full)
-        else:
+        if not self.is_local:
+            self.fs.makedirs(posixpath.dirname(full), exist_ok=True)
             self.fs.pipe_file(full, data)
+            return
+        parent = os.path.dirname(full)
+        if parent not in self._folders:
+            os.makedirs(parent, exist_ok=True)
+            self._folders.add(parent)
+        # A hidden name, so a write cut short by a crash is never listed as a workspace file.
+        tmp = os.path.join(parent, f".{os.path.basename(full)}.{uuid.uuid4().hex[:8]}.part")
+        try:
+            handle = open(tmp, "wb")
+        except FileNotFoundError:
+            # The folder was removed after this object created it.
+            os.makedirs(parent, exist_ok=True)
+            handle = open(tmp, "wb")
+        with handle:
+            handle.write(data)
+        os.replace(tmp, full)
 
     def write_text(self, relpath: str, text: str) -> None:
         self.write_bytes(relpath, text.encode("utf-8"))

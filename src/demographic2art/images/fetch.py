@@ -23,6 +23,7 @@ import httpx
 
 from .client import HttpxTransport, Reply, TransportError
 from .robots import ROBOTS_MAX_BYTES, _product_token, x_robots_forbids
+from .urls import url_origin
 
 logger = logging.getLogger(__name__)
 
@@ -167,8 +168,7 @@ class AsyncRobotsCache:
 
     async def allowed(self, url: str) -> bool:
         """Return whether robots.txt of the URL's host allows this user agent to fetch it."""
-        parsed = httpx.URL(url)
-        origin = f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
+        origin = url_origin(url)
         parser = self._parsers.get(origin)
         if parser is None:
             lock = self._locks.setdefault(origin, asyncio.Lock())
@@ -231,7 +231,7 @@ class AsyncFetcher:
         """Fetch ``url`` with retries; returns a deferred result when a wait exceeds the cap."""
         config = self.config
         # Limits apply per origin host and port, so two local test servers count apart.
-        host = httpx.URL(url).netloc.decode("ascii")
+        host = url_origin(url).partition("://")[2]
         attempts = 0
         image_deadline = time.monotonic() + config.deadline_s
         while True:
@@ -336,12 +336,15 @@ class AsyncFetcher:
         declared = reply.header("Content-Length") or ""
         if declared.isdigit() and int(declared) > self.config.max_bytes:
             return _too_large(status, final_url, self.config.max_bytes)
-        body = bytearray()
+        # Joining the chunks once at the end copies the body once.
+        chunks: list[bytes] = []
+        size = 0
         async for chunk in reply.chunks:
-            body += chunk
-            if len(body) > self.config.max_bytes:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.config.max_bytes:
                 return _too_large(status, final_url, self.config.max_bytes)
-        return FetchResult(status="ok", http_status=status, final_url=final_url, body=bytes(body))
+        return FetchResult(status="ok", http_status=status, final_url=final_url, body=b"".join(chunks))
 
 
 def _loop_time(deadline: float) -> float:

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 import httpx
 
+from .urls import url_origin
+
 logger = logging.getLogger(__name__)
 
 AI_DIRECTIVES = {"noai", "noimageai"}
@@ -61,8 +63,7 @@ class RobotsCache:
 
     def allowed(self, url: str) -> bool:
         """Return whether robots.txt of the URL's host allows this user agent to fetch it."""
-        parsed = httpx.URL(url)
-        origin = f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
+        origin = url_origin(url)
         with self._lock:
             lock = self._locks.setdefault(origin, threading.Lock())
         with lock:

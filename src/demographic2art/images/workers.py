@@ -10,26 +10,29 @@ Retry-After pauses between workers and requeues deferred URLs.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
 import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
-
-import httpx
 
 from ..workspace import Workspace
 from .client import build_client
 from .engine import MAX_REQUEUES, STOP_GRACE_S, EngineSettings, EngineStats, _next_fetchable, _serve, _Shards, _Ticker
 from .plan import PlannedImage
 from .robots import RobotsCache
+from .urls import url_origin
 
 logger = logging.getLogger(__name__)
+
+# Messages a worker takes from its inbox at once when several are queued.
+DRAIN_BATCH = 64
 
 
 def _share(settings: EngineSettings, processes: int) -> EngineSettings:
@@ -53,11 +56,18 @@ def _worker_main(index: int, root: str, storage_options: dict[str, Any], setting
     the engine process already fetched), ``("pause", host, until)`` (another worker got
     a Retry-After from ``host``) and None (no more items).
     """
+    # The objects inherited from the engine process live as long as this process, so the
+    # garbage collector stops scanning them.
+    gc.freeze()
     workspace = Workspace(root, **storage_options)
     robots: list[tuple[str, Any]] = []
     pauses: list[tuple[str, float]] = []
 
-    async def pull() -> tuple[int, PlannedImage] | None:
+    waiting: deque = deque()
+
+    async def next_message():
+        if waiting:
+            return waiting.popleft()
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -67,6 +77,17 @@ def _worker_main(index: int, root: str, storage_options: dict[str, Any], setting
                     # The engine process is gone (killed); stop taking work.
                     return None
                 continue
+            # Take what else is queued without another thread hand-off per message.
+            try:
+                while len(waiting) < DRAIN_BATCH:
+                    waiting.append(inbox.get_nowait())
+            except queue.Empty:
+                pass
+            return message
+
+    async def pull() -> tuple[int, PlannedImage] | None:
+        while True:
+            message = await next_message()
             if message is None:
                 return None
             if message[0] == "robots":
@@ -90,11 +111,6 @@ def _worker_main(index: int, root: str, storage_options: dict[str, Any], setting
     asyncio.run(_serve(workspace, settings, settings.concurrency, pull, emit, robots=robots, pauses=pauses,
                        on_pause=paused, on_defer=defer))
     outbox.put(("done", index, None))
-
-
-def _robots_origin(url: str) -> str:
-    parsed = httpx.URL(url)
-    return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
 
 
 def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]], settings: EngineSettings,
@@ -134,7 +150,7 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
 
     def send(shard: int, item: PlannedImage) -> None:
         if robots is not None:
-            origin = _robots_origin(item.request_url)
+            origin = url_origin(item.request_url)
             if origin not in sent_origins:
                 sent_origins.add(origin)
                 robots.allowed(item.request_url)
