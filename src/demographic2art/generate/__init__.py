@@ -1,16 +1,32 @@
-"""Image generation with a base pipeline and an optional LoRA, and PNGs that carry their parameters."""
+"""Image generation with a base pipeline and an optional LoRA, and PNGs that carry their parameters.
 
-from .params import SCHEDULERS, GenerationParams
-from .pipeline import GenerationCancelled, Generator
-from .pngmeta import a1111_parameters, png_bytes, read_png_parameters, save_generation
+The names below load their modules on first use, so importing a submodule such as
+``generate.threads`` (which every command runs before torch starts) stays cheap.
+"""
 
-__all__ = [
-    "SCHEDULERS",
-    "GenerationCancelled",
-    "GenerationParams",
-    "Generator",
-    "a1111_parameters",
-    "png_bytes",
-    "read_png_parameters",
-    "save_generation",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "SCHEDULERS": ".params",
+    "GenerationParams": ".params",
+    "GenerationCancelled": ".pipeline",
+    "Generator": ".pipeline",
+    "a1111_parameters": ".pngmeta",
+    "png_bytes": ".pngmeta",
+    "read_png_parameters": ".pngmeta",
+    "save_generation": ".pngmeta",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
