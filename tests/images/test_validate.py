@@ -217,6 +217,17 @@ def test_transparency_flattened_on_white():
         assert "transparency_flattened" in result.flags
 
 
+def test_partial_transparency_blends_with_white():
+    # 50 % black over white is mid grey; 25 % red over white keeps red at 255.
+    rgba = Image.new("RGBA", (8, 8), (0, 0, 0, 128))
+    rgba.paste((255, 0, 0, 64), (0, 0, 4, 8))
+
+    result = validate_image(_encode(rgba, "PNG"))
+
+    assert result.image.getpixel((6, 0)) == (127, 127, 127)
+    assert result.image.getpixel((0, 0)) == (255, 191, 191)
+
+
 def test_cmyk_without_adobe_marker_and_one_bit():
     cmyk = validate_image(_encode(Image.new("CMYK", (8, 8), (0, 255, 255, 0)), "TIFF"))
     bilevel = validate_image(_encode(Image.new("1", (8, 8), 1), "PNG"))
