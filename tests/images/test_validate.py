@@ -218,7 +218,7 @@ def test_transparency_flattened_on_white():
 
 
 def test_partial_transparency_blends_with_white():
-    # 50 % black over white is mid grey; 25 % red over white keeps red at 255.
+    # Black at 50 % over white is mid grey. Red at 25 % over white keeps its red channel at 255.
     rgba = Image.new("RGBA", (8, 8), (0, 0, 0, 128))
     rgba.paste((255, 0, 0, 64), (0, 0, 4, 8))
 
