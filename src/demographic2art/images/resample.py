@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pyarrow as pa
 from PIL import Image
 
 
@@ -37,5 +38,24 @@ def resample(picture: Image.Image, size: tuple[int, int]) -> Image.Image:
         picture = picture.reduce(factor)
         if picture.size == size:
             return picture
-    array = cv2.resize(np.asarray(picture), size, interpolation=cv2.INTER_LINEAR)
-    return Image.fromarray(array)
+    pixels, rawmode = _pixels(picture)
+    resized = cv2.resize(pixels, size, interpolation=cv2.INTER_LINEAR)
+    return Image.frombytes(picture.mode, size, resized, "raw", rawmode)
+
+
+def _pixels(picture: Image.Image) -> tuple[np.ndarray, str]:
+    """Return the pixels of ``picture`` as an array, and the raw mode that reads the array back.
+
+    Pillow exports a picture stored in one memory block through the Arrow interface, so
+    the array is a view of the picture's memory instead of a copy. An RGB picture is
+    stored with 4 bytes per pixel (RGBX).
+    """
+    try:
+        exported = pa.array(picture)
+    except ValueError:
+        # Pictures larger than Pillow's block size are stored in several blocks.
+        return np.asarray(picture), picture.mode
+    if picture.mode == "RGB":
+        values = exported.flatten().to_numpy(zero_copy_only=True)
+        return values.reshape(picture.height, picture.width, 4), "RGBX"
+    return exported.to_numpy(zero_copy_only=True).reshape(picture.height, picture.width), picture.mode

@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..workspace import Workspace
-from .client import build_client
+from .client import build_client, ssl_context
 from .engine import MAX_REQUEUES, STOP_GRACE_S, EngineSettings, EngineStats, _next_fetchable, _serve, _Shards, _Ticker
 from .plan import PlannedImage
 from .robots import RobotsCache
@@ -134,6 +134,9 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
                         name=f"d2a-images-{n}", daemon=True)
         for n in range(processes)
     ]
+    # Built before the fork, so every worker reuses this process's TLS context instead of
+    # parsing the trust store again.
+    ssl_context(settings.ca_file)
     for worker in workers:
         worker.start()
     robots_client = None
