@@ -78,3 +78,16 @@ def test_resample_jpeg_scaled_decode_near_lanczos():
     assert outcome.image.size == (512, 352)
     reference = np.asarray(source.resize((512, 352), Image.Resampling.LANCZOS)).astype(int)
     assert np.abs(np.asarray(outcome.image).astype(int) - reference).mean() < 2.0
+
+
+def test_resample_picture_in_several_memory_blocks():
+    # 3000 x 2000 RGB takes 24 MB, more than Pillow's 16 MB block, so Pillow cannot
+    # export it as one Arrow array and the resize reads a copy instead.
+    source = _smooth(3000, 2000)
+    size = (2000, 1333)
+
+    ours = np.asarray(resample(source, size)).astype(int)
+    pillow = np.asarray(source.resize(size, Image.Resampling.BILINEAR)).astype(int)
+
+    assert ours.shape == (1333, 2000, 3)
+    assert np.abs(ours - pillow).mean() < 1.0
