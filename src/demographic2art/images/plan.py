@@ -131,10 +131,11 @@ def iter_source_batches(
     Raises :class:`MissingFileError` for a missing source and :class:`InvalidValueError`
     for an unknown file type.
     """
-    import pandas as pd
-    import pyarrow.parquet as pq
-
+    # pyarrow.parquet takes about a quarter of a second to import, so a CSV source,
+    # read with pandas, does not wait for it.
     if source is None:
+        import pyarrow.parquet as pq
+
         _check_catalog(workspace)
         with workspace.storage.open(CATALOG_ARTWORKS, "rb") as handle:
             yield from _parquet_batches(pq.ParquetFile(handle), batch_rows, columns)
@@ -142,8 +143,12 @@ def iter_source_batches(
     path = _source_file(source)
     name = path.name.lower()
     if name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
         yield from _parquet_batches(pq.ParquetFile(path), batch_rows, columns)
         return
+    import pandas as pd
+
     if not name.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
         raise InvalidValueError(f"source file {path} is neither CSV (.csv, .csv.gz, .tsv) nor Parquet (.parquet)")
     separator = "\t" if name.endswith(".tsv") else ","
