@@ -30,9 +30,9 @@ def test_resample_exact_requested_size(source, size):
 
 
 def test_resample_fourfold_shrink_averages_all_pixels():
-    # Uniform noise has a standard deviation of about 74; the mean of 4 x 4 independent
-    # pixels has a quarter of it (18.5), while sampling two neighbours per axis keeps
-    # about 46.
+    # Uniform noise has a standard deviation of about 74. The mean of 4 x 4 independent
+    # pixels has a quarter of it (18.5), while linear interpolation alone, which reads two
+    # neighbours per axis, keeps about 37.
     noise = np.random.default_rng(0).integers(0, 256, size=(400, 2048, 3), dtype=np.uint8)
 
     values = np.asarray(resample(Image.fromarray(noise), (512, 100))).astype(float)
