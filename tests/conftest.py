@@ -67,6 +67,17 @@ def tiny_model(tmp_path_factory) -> Path:
     return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
 
 
+def tiny_lora_bytes() -> bytes:
+    """Return a minimal LoRA in safetensors format: one zero lora_A and lora_B pair."""
+    import numpy as np
+    from safetensors.numpy import save
+
+    return save({
+        "unet.down_blocks.0.attn.to_q.lora_A.weight": np.zeros((1, 4), np.float32),
+        "unet.down_blocks.0.attn.to_q.lora_B.weight": np.zeros((4, 1), np.float32),
+    })
+
+
 def write_training_workspace(root: Path, n_images: int = 4, size: int = 64, seed: int = 0):
     """Return a workspace holding ``n_images`` painting-like images with captions, ready to train."""
     import io

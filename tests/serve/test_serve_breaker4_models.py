@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from conftest import tiny_lora_bytes
 from demographic2art.serve.models import LORA_FILE, list_models
 from demographic2art.workspace import Workspace
 
@@ -17,7 +18,7 @@ def workspace(tmp_path):
 
 def _write_run(workspace, run: str, summary_text: str) -> None:
     storage = workspace.storage
-    storage.write_bytes(f"runs/{run}/{LORA_FILE}", b"placeholder")
+    storage.write_bytes(f"runs/{run}/{LORA_FILE}", tiny_lora_bytes())
     with open(storage.path(f"runs/{run}/summary.json"), "w") as handle:
         handle.write(summary_text)
 

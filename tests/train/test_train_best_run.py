@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from conftest import write_training_workspace
+from conftest import tiny_lora_bytes, write_training_workspace
 from demographic2art.status import workspace_status
 from demographic2art.train import TrainConfig, train_lora
 from demographic2art.train.best import choose_best_run, update_best_run
@@ -15,7 +16,7 @@ LORA = "lora/pytorch_lora_weights.safetensors"
 
 
 def _write_run(workspace, run: str, loss: float, *, images: int = 1, resolution=None, lora: bool = True) -> None:
-    """Write an invented finished run: summary, config and a LoRA file of placeholder bytes."""
+    """Write an invented finished run: summary, config and a minimal LoRA file."""
     storage = workspace.storage
     summary = {
         "run_name": run,
@@ -29,7 +30,7 @@ def _write_run(workspace, run: str, loss: float, *, images: int = 1, resolution=
     storage.write_json(f"runs/{run}/summary.json", summary)
     storage.write_json(f"runs/{run}/config.json", {"model": "models/tiny", "resolution": resolution, "aspect_buckets": False})
     if lora:
-        storage.write_bytes(f"runs/{run}/{LORA}", b"placeholder")
+        storage.write_bytes(f"runs/{run}/{LORA}", tiny_lora_bytes())
 
 
 @pytest.fixture
@@ -89,6 +90,36 @@ def test_best_skips_runs_without_lora_or_loss(workspace):
     reasons = {entry["run"]: entry["reason"] for entry in record["left_out"]}
     assert "is missing" in reasons["no-file"]
     assert reasons["nan"] == "no finite validation loss"
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"placeholder", "not a valid safetensors file"),
+    (b"", "is empty"),
+])
+def test_best_skips_lora_files_that_do_not_load(workspace, content, reason):
+    _write_run(workspace, "broken", 0.1)
+    workspace.storage.write_bytes(f"runs/broken/{LORA}", content)
+    _write_run(workspace, "kept", 2.0)
+
+    record = choose_best_run(workspace)
+
+    assert record["run"] == "kept"
+    reasons = {entry["run"]: entry["reason"] for entry in record["left_out"]}
+    assert reason in reasons["broken"]
+
+
+def test_best_skips_safetensors_without_lora_weights(workspace):
+    from safetensors.numpy import save
+
+    _write_run(workspace, "full-model", 0.1)
+    workspace.storage.write_bytes(f"runs/full-model/{LORA}", save({"unet.conv_in.weight": np.zeros((2, 2), np.float32)}))
+    _write_run(workspace, "kept", 2.0)
+
+    record = choose_best_run(workspace)
+
+    assert record["run"] == "kept"
+    reasons = {entry["run"]: entry["reason"] for entry in record["left_out"]}
+    assert "none is a LoRA weight" in reasons["full-model"]
 
 
 def test_best_without_reference_keeps_previous_group(workspace):

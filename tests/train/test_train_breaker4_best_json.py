@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from conftest import tiny_lora_bytes
 from demographic2art.cli.main import main
 from demographic2art.errors import InvalidValueError
 from demographic2art.status import workspace_status
@@ -21,7 +22,7 @@ def workspace(tmp_path):
     storage = workspace.storage
     summary = {"model": "models/tiny", "validation_loss": 0.25, "lora": f"runs/alpha/{LORA}"}
     storage.write_json("runs/alpha/summary.json", summary)
-    storage.write_bytes(f"runs/alpha/{LORA}", b"placeholder")
+    storage.write_bytes(f"runs/alpha/{LORA}", tiny_lora_bytes())
     return workspace
 
 

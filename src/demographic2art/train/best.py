@@ -49,7 +49,8 @@ def finished_runs(workspace: Workspace) -> tuple[list[FinishedRun], list[dict[st
     """Return the finished runs of ``runs/`` and the runs left out, each with a reason.
 
     A run is finished when its ``summary.json`` is readable, names a LoRA file that
-    exists and has a finite ``validation_loss``.
+    exists and loads as a LoRA (checked from its header on local storage), and has a
+    finite ``validation_loss``.
     """
     storage = workspace.storage
     runs: list[FinishedRun] = []
@@ -74,9 +75,29 @@ def finished_runs(workspace: Workspace) -> tuple[list[FinishedRun], list[dict[st
             left_out.append({"run": run, "reason": f"LoRA path {lora!r} is outside the workspace"})
         elif not isinstance(lora, str) or not storage.exists(lora):
             left_out.append({"run": run, "reason": f"LoRA file {lora!r} is missing"})
+        elif (problem := _lora_problem(storage, lora)) is not None:
+            left_out.append({"run": run, "reason": problem})
         else:
             runs.append(FinishedRun(run, lora, loss, validation_settings(summary, config)))
     return runs, left_out
+
+
+def _lora_problem(storage, lora: str) -> str | None:
+    """Return why the LoRA file ``lora`` cannot be loaded, or None when it can.
+
+    Only the safetensors header is read. Files on object storage are not opened here,
+    so a damaged one there is found when it is loaded.
+    """
+    if not storage.is_local:
+        return None
+    from ..errors import MissingFileError
+    from ..model.loading import resolve_lora_file
+
+    try:
+        resolve_lora_file(storage.local_path(lora))
+    except (InvalidValueError, MissingFileError) as exc:
+        return f"LoRA file {lora!r} cannot be loaded: {exc}"
+    return None
 
 
 def choose_best_run(workspace: Workspace, reference: str | None = None) -> dict[str, Any] | None:
