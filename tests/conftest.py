@@ -67,6 +67,20 @@ def tiny_model(tmp_path_factory) -> Path:
     return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
 
 
+def invented_painter_page(name: str, birthplace_html: str, nationality: str, born: int, died: int) -> str:
+    """Return a saved Wikipedia page of an invented painter with a birthplace and a nationality in its infobox."""
+    from demographic2art.bios.fetch import saved_page
+
+    infobox = (
+        f'<tr><th>Born</th><td>3 May {born}<br/><div class="birthplace">{birthplace_html}</div></td></tr>'
+        f"<tr><th>Nationality</th><td>{nationality}</td></tr>"
+    )
+    lead = f"<b>{name}</b> (3 May {born} – 9 June {died}) was a {nationality} painter."
+    filler = "<p>The artist exhibited paintings and drawings in many towns over a long working life.</p>"
+    html = f'<div class="mw-parser-output"><table class="infobox vcard"><tbody>{infobox}</tbody></table><p>{lead}</p>{filler}</div>'
+    return saved_page("en.wikipedia.org", name, {"text": html, "categories": [{"category": "Invented_painters"}]}, None)
+
+
 def tiny_lora_bytes() -> bytes:
     """Return a minimal LoRA in safetensors format: one zero lora_A and lora_B pair."""
     import numpy as np

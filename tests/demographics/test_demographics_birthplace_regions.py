@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from demographic2art.bios.fetch import saved_page
+from conftest import invented_painter_page
 from demographic2art.demographics import extract_page
 from demographic2art.demographics.gazetteer import read_place_country
 
 
 def _page(name: str, birthplace_html: str, nationality: str) -> str:
-    infobox = (
-        f'<tr><th>Born</th><td>3 May 1880<br/><div class="birthplace">{birthplace_html}</div></td></tr>'
-        f"<tr><th>Nationality</th><td>{nationality}</td></tr>"
-    )
-    lead = f"<b>{name}</b> (3 May 1880 – 9 June 1950) was a {nationality} painter."
-    filler = "<p>The artist exhibited paintings and drawings in many towns over a long working life.</p>"
-    html = f'<div class="mw-parser-output"><table class="infobox vcard"><tbody>{infobox}</tbody></table><p>{lead}</p>{filler}</div>'
-    return saved_page("en.wikipedia.org", name, {"text": html, "categories": [{"category": "Invented_painters"}]}, None)
+    return invented_painter_page(name, birthplace_html, nationality, born=1880, died=1950)
 
 
 def _link(text: str, title: str | None = None) -> str:

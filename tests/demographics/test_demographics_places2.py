@@ -7,20 +7,13 @@ from importlib import resources
 
 import pytest
 
-from demographic2art.bios.fetch import saved_page
+from conftest import invented_painter_page
 from demographic2art.demographics import extract_page
 from demographic2art.demographics.gazetteer import HISTORICAL_STATES, read_place_country
 
 
 def _page(name: str, birthplace: str, nationality: str) -> str:
-    infobox = (
-        f'<tr><th>Born</th><td>3 May 1840<br/><div class="birthplace">{birthplace}</div></td></tr>'
-        f"<tr><th>Nationality</th><td>{nationality}</td></tr>"
-    )
-    lead = f"<b>{name}</b> (3 May 1840 – 9 June 1910) was a {nationality} painter."
-    filler = "<p>The artist exhibited paintings and drawings in many towns over a long working life.</p>"
-    html = f'<div class="mw-parser-output"><table class="infobox vcard"><tbody>{infobox}</tbody></table><p>{lead}</p>{filler}</div>'
-    return saved_page("en.wikipedia.org", name, {"text": html, "categories": [{"category": "Invented_painters"}]}, None)
+    return invented_painter_page(name, birthplace, nationality, born=1840, died=1910)
 
 
 def test_vercelli_duchy_of_savoy_page_gives_italy():

@@ -16,6 +16,7 @@ from server import ScriptedServer
 from demographic2art.cli.main import main
 from demographic2art.errors import InvalidValueError, MissingFileError
 from demographic2art.images import download_images, normalise_url
+from demographic2art.images.urls import url_host, url_origin
 from demographic2art.images.fetch import parse_retry_after
 from demographic2art.images.robots import x_robots_forbids
 from demographic2art.workspace import Workspace
@@ -256,6 +257,17 @@ def test_normalise_url_encodes_once(raw, expected):
 
 def test_normalise_url_original_size():
     assert normalise_url("https://h/a/b.jpg!Large.jpg", size="original") == "https://h/a/b.jpg"
+
+
+@pytest.mark.parametrize("url, host, origin", [
+    ("HTTPS://Uploads.WikiArt.org/a/b.jpg", "uploads.wikiart.org", "https://uploads.wikiart.org"),
+    ("http://127.0.0.1:8080/x.jpg?s=1", "127.0.0.1:8080", "http://127.0.0.1:8080"),
+    ("http://user:secret@example.org/x.jpg", "example.org", "http://example.org"),
+    ("http://[::1]:9000/x.jpg", "[::1]:9000", "http://[::1]:9000"),
+])
+def test_url_host_and_origin_keys(url, host, origin):
+    assert url_host(url) == host
+    assert url_origin(url) == origin
 
 
 def test_parse_retry_after_forms():

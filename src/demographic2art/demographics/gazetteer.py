@@ -222,26 +222,25 @@ def _state_codes(part: str) -> tuple[str, ...]:
     return (value,) if value else ()
 
 
-def _pages_town(name: str) -> str | None:
-    """Return the single code the pages' table gives a town, skipping ambiguous names."""
+def _table_town(table: str, name: str) -> str | None:
+    """Return the single code the gazetteer table ``table`` gives a town, skipping ambiguous names."""
     if ambiguous_town_countries(name):
         return None
     for candidate in _town_candidates(name):
-        value = _gazetteer_tables()["pages"].get(candidate)
+        value = _gazetteer_tables()[table].get(candidate)
         if value:
             return value if "|" not in value else None
     return None
+
+
+def _pages_town(name: str) -> str | None:
+    """Return the single code the pages' table gives a town, skipping ambiguous names."""
+    return _table_town("pages", name)
 
 
 def _geonames_town(name: str) -> str | None:
     """Return the single code the GeoNames table gives a town, skipping ambiguous names."""
-    if ambiguous_town_countries(name):
-        return None
-    for candidate in _town_candidates(name):
-        value = _gazetteer_tables()["geonames"].get(candidate)
-        if value:
-            return value if "|" not in value else None
-    return None
+    return _table_town("geonames", name)
 
 
 def _choose(codes: Iterable[str], prefer: tuple[str, ...]) -> str:

@@ -23,7 +23,7 @@ import httpx
 
 from .client import HttpxTransport, Reply, TransportError
 from .robots import ROBOTS_MAX_BYTES, _product_token, x_robots_forbids
-from .urls import url_origin
+from .urls import url_host, url_origin
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ class AsyncFetcher:
         """Fetch ``url`` with retries; returns a deferred result when a wait exceeds the cap."""
         config = self.config
         # Limits apply per origin host and port, so two local test servers count apart.
-        host = url_origin(url).partition("://")[2]
+        host = url_host(url)
         attempts = 0
         image_deadline = time.monotonic() + config.deadline_s
         while True:
