@@ -18,6 +18,7 @@ RESIZE_CHOICES = ("keep", "center-crop", "original")
 def download(
     workspace: WorkspaceOption = DEFAULT,
     source: Annotated[Optional[str], typer.Option("--source", help="CSV or Parquet file with an image_url column; default: the workspace catalog.")] = None,
+    url_column: Annotated[str, typer.Option("--url-column", help="Column of the source table that holds the image URLs.")] = "image_url",
     limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="Maximum number of artworks to take from the table.")] = None,
     artist: Annotated[Optional[list[str]], typer.Option("--artist", help="Only this artist slug; repeat for several.")] = None,
     style: Annotated[Optional[list[str]], typer.Option("--style", help="Only this style name; repeat for several.")] = None,
@@ -62,6 +63,7 @@ def download(
     summary = download_images(
         ws,
         source=source,
+        url_column=url_column,
         limit=limit,
         artists=artist or None,
         styles=style or None,

@@ -189,7 +189,8 @@ def iter_planned(
     wanted_styles = {str(s).strip().lower() for s in styles} if styles else None
     suffix = IMAGE_SUFFIXES[image_format]
     size = "original" if original_size else "large"
-    seen: set[str] = set()
+    # Key -> image URL of the row that took it.
+    seen: dict[str, str | None] = {}
     checked = False
     style_column = None
     needed = {url_column, "key", "url", *_STYLE_COLUMNS}
@@ -198,7 +199,7 @@ def iter_planned(
             if url_column not in columns:
                 raise InvalidValueError(
                     f"column {url_column!r} is not in the source table (columns: {', '.join(map(str, columns))}); "
-                    "name the image URL column with url_column"
+                    "name the image URL column with --url-column (url_column in Python)"
                 )
             style_column = next((c for c in _STYLE_COLUMNS if c in columns), None)
             if wanted_styles and style_column is None:
@@ -214,6 +215,11 @@ def iter_planned(
                 logger.warning("row skipped: %s", exc)
                 continue
             if key in seen:
+                if seen[key] != listed:
+                    logger.warning(
+                        "row skipped: image URL %s has the key %r of the earlier %s; add a 'key' column to keep both",
+                        listed, key, seen[key],
+                    )
                 continue
             if wanted_artists is not None and key.partition("/")[0] not in wanted_artists:
                 continue
@@ -221,7 +227,7 @@ def iter_planned(
                 row_styles = {s.strip().lower() for s in str(record.get(style_column) or "").split("|")}
                 if not row_styles & wanted_styles:
                     continue
-            seen.add(key)
+            seen[key] = listed
             item = PlannedImage(
                 key=key,
                 url=_text(record.get("url")),
