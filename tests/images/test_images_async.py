@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from demographic2art.images.client import AiohttpTransport, HttpxTransport, build_async_client, ssl_context
+from demographic2art.images.client import AiohttpTransport, ssl_context
+from demographic2art.images.httpx_transport import HttpxTransport, build_async_client
 from demographic2art.images.decode import EncodeOptions
 from demographic2art.images.engine import EngineSettings, run_items
 from demographic2art.images.workers import _share

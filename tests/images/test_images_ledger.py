@@ -16,7 +16,7 @@ from PIL import Image
 from server import ScriptedServer
 
 from demographic2art.images import download_images
-from demographic2art.images.client import DnsCache
+from demographic2art.images.httpx_transport import DnsCache
 from demographic2art.images.fetch import HostGate
 from demographic2art.images.ledger import is_transient
 from demographic2art.images.plan import iter_planned, iter_source_batches

@@ -221,7 +221,7 @@ def download_images(
         # A dry run leaves no record; a real run is recorded and announced even when its input is invalid.
         record = None if dry_run else stack.enter_context(job_report(workspace, "images download", notify, run_id=run_id))
         storage = workspace.storage
-        planned = _decoded_rows(source, iter_planned(
+        planned = iter_planned(
             workspace,
             source=source,
             url_column=url_column,
@@ -230,7 +230,7 @@ def download_images(
             styles=styles,
             image_format=image_format,
             original_size=original_size,
-        ))
+        )
         # Reading the first row now raises a missing or invalid source before any work starts.
         first = next(planned, None)
         planned = itertools.chain([first], planned) if first is not None else iter(())
@@ -403,16 +403,6 @@ def _check_stored_encoding(workspace: Workspace, ledger, requested: dict[str, An
             f"the stored images of {workspace.url} were made with {option} {previous[name]!r}, not {value!r}; "
             f"pass {option} {previous[name]!r} to resume, or use a new workspace (-w) for the new setting"
         )
-
-
-def _decoded_rows(source, planned: Iterator[PlannedImage]) -> Iterator[PlannedImage]:
-    """Yield the planned rows, raising :class:`InvalidValueError` for a source file that is not UTF-8."""
-    try:
-        yield from planned
-    except UnicodeDecodeError as exc:
-        raise InvalidValueError(
-            f"source file {source} is not UTF-8 text (byte {exc.start} of a block); save it as UTF-8 CSV or as Parquet"
-        ) from exc
 
 
 def _fill_record(record, summary: DownloadSummary) -> None:

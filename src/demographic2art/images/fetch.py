@@ -12,17 +12,15 @@ import asyncio
 import email.utils
 import logging
 import random
+import sys
 import threading
 import time
-import urllib.robotparser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-import httpx
-
-from .client import HttpxTransport, Reply, TransportError
-from .robots import ROBOTS_MAX_BYTES, _product_token, x_robots_forbids
+from .client import Reply, TransportError
+from .robots import RobotsCache, x_robots_forbids
 from .urls import url_host, url_origin
 
 logger = logging.getLogger(__name__)
@@ -147,62 +145,11 @@ class HostGate:
             return self._next_allowed.get(host, 0.0)
 
 
-class AsyncRobotsCache:
-    """Fetches and caches one robots.txt per scheme and host through an async transport.
-
-    The rules are those of :class:`~demographic2art.images.robots.RobotsCache`
-    (RFC 9309): a 4xx answer allows everything, a 5xx answer or a network error
-    disallows the whole host.
-    """
-
-    def __init__(self, transport, user_agent: str, *, timeout_s: float = 10.0) -> None:
-        self.transport = transport
-        self.agent = _product_token(user_agent)
-        self.timeout_s = timeout_s
-        self._parsers: dict[str, urllib.robotparser.RobotFileParser] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    def seed(self, origin: str, parser: urllib.robotparser.RobotFileParser) -> None:
-        """Use ``parser`` as the robots.txt of ``origin`` (``scheme://host:port``) instead of fetching it."""
-        self._parsers[origin] = parser
-
-    async def allowed(self, url: str) -> bool:
-        """Return whether robots.txt of the URL's host allows this user agent to fetch it."""
-        origin = url_origin(url)
-        parser = self._parsers.get(origin)
-        if parser is None:
-            lock = self._locks.setdefault(origin, asyncio.Lock())
-            async with lock:
-                parser = self._parsers.get(origin)
-                if parser is None:
-                    parser = await self._load(origin)
-                    self._parsers[origin] = parser
-        return parser.can_fetch(self.agent, url)
-
-    async def _load(self, origin: str) -> urllib.robotparser.RobotFileParser:
-        parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
-        try:
-            status, text = await self.transport.get_text(origin + "/robots.txt", timeout_s=self.timeout_s,
-                                                         max_bytes=ROBOTS_MAX_BYTES)
-        except TransportError as exc:
-            logger.warning("%s/robots.txt could not be fetched (%s); treating the host as disallowed", origin, exc.detail)
-            parser.disallow_all = True
-            return parser
-        if status >= 500:
-            logger.warning("%s/robots.txt returned HTTP %s; treating the host as disallowed", origin, status)
-            parser.disallow_all = True
-        elif status >= 400:
-            parser.allow_all = True
-        else:
-            parser.parse(text.splitlines())
-        return parser
-
-
 class AsyncFetcher:
     """Fetches image URLs through one shared transport; many calls run at once on one event loop.
 
     ``transport`` is an :class:`~demographic2art.images.client.AiohttpTransport` or
-    :class:`~demographic2art.images.client.HttpxTransport` (an ``httpx.AsyncClient`` is
+    :class:`~demographic2art.images.httpx_transport.HttpxTransport` (an ``httpx.AsyncClient`` is
     wrapped in the latter), so the rules below are written once for both clients.
 
     Per-host connection limits use one ``asyncio.Semaphore`` per host; the rate limit
@@ -212,13 +159,16 @@ class AsyncFetcher:
 
     def __init__(self, transport, config: FetchConfig, *,
                  on_pause: Callable[[str, float], None] | None = None) -> None:
-        if isinstance(transport, httpx.AsyncClient):
+        httpx = sys.modules.get("httpx")
+        if httpx is not None and isinstance(transport, httpx.AsyncClient):
+            from .httpx_transport import HttpxTransport
+
             transport = HttpxTransport(transport)
         self.transport = transport
         self.config = config
         self.on_pause = on_pause
         self.gate = HostGate(config.per_host, config.rate_limit_per_host, config.rate_burst)
-        self.robots = AsyncRobotsCache(transport, config.user_agent, timeout_s=min(config.timeout_s, 10.0))
+        self.robots = RobotsCache(transport, config.user_agent, timeout_s=min(config.timeout_s, 10.0))
         self._slots: dict[str, asyncio.Semaphore] = {}
 
     def _slot(self, host: str) -> asyncio.Semaphore:

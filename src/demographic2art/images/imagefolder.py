@@ -18,7 +18,7 @@ from typing import Any
 
 from ..workspace import Workspace
 from .manifest import MANIFEST_PATH
-from .plan import FILES_DIR, iter_source_batches
+from .plan import FILES_DIR, SourceEncodingError, iter_source_batches
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +90,8 @@ def stored_rows(workspace: Workspace) -> list[dict[str, Any]]:
     storage = workspace.storage
     if not storage.exists(MANIFEST_PATH):
         return []
-    frame = storage.read_parquet(MANIFEST_PATH, columns=["key", "status", "file", "sha256", "updated"])
-    frame = frame[frame["status"] == "ok"].sort_values("key")
-    rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    table = storage.read_table(MANIFEST_PATH, columns=["key", "status", "file", "sha256", "updated"])
+    rows = sorted((row for row in table.to_pylist() if row["status"] == "ok"), key=lambda row: row["key"])
     # One listing of the files folder instead of one existence check per row, which matters on object storage.
     present = set(storage.glob(f"{FILES_DIR}/**"))
     missing = [row["key"] for row in rows if row["file"] not in present]
@@ -109,8 +108,8 @@ def caption_texts(workspace: Workspace) -> dict[str, str]:
     storage = workspace.storage
     if not storage.exists(CAPTIONS_PATH):
         return {}
-    frame = storage.read_parquet(CAPTIONS_PATH, columns=["key", "caption"])
-    return dict(zip(frame["key"], frame["caption"]))
+    table = storage.read_table(CAPTIONS_PATH, columns=["key", "caption"])
+    return dict(zip(table.column("key").to_pylist(), table.column("caption").to_pylist()))
 
 
 def metadata_records(
@@ -126,11 +125,11 @@ def metadata_records(
     except FileNotFoundError:
         logger.info("no source table to read catalog fields from; metadata.jsonl has file names and keys only")
         fields = {}
-    except UnicodeDecodeError as exc:
+    except SourceEncodingError as exc:
         # The download reads only the URL and key columns, so other columns can hold bytes it never decoded.
         logger.warning(
-            "source table %s is not UTF-8 text (%s); metadata.jsonl has file names and keys only, "
-            "save the table as UTF-8 and rerun to add the catalog fields", source, exc.reason,
+            "%s; metadata.jsonl has file names and keys only, rerun after saving the table as UTF-8 "
+            "to add the catalog fields", str(exc).partition(";")[0],
         )
         fields = {}
     texts = caption_texts(workspace)

@@ -12,12 +12,13 @@ robots opt-out) are kept unless ``retry_failed`` is set.
 
 from __future__ import annotations
 
-import io
 import logging
 from typing import Any
 
+import pyarrow as pa
+
 from ..storage import Storage
-from .manifest import COLUMNS, MANIFEST_PATH, normalise_frame, rows_to_frame
+from .manifest import MANIFEST_PATH, conform, rows_to_table
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +51,7 @@ def part_path(run_id: str, shard: int) -> str:
 
 def write_part(storage: Storage, path: str, rows: list[dict[str, Any]]) -> None:
     """Write one shard's rows in a single object, as the manifest stores them."""
-    storage.write_parquet(path, rows_to_frame(rows))
-
-
-def _read_frame(storage: Storage, relpath: str, columns: list[str] | None = None):
-    import pandas as pd
-
-    return pd.read_parquet(io.BytesIO(storage.read_bytes(relpath)), columns=columns)
+    storage.write_table(path, rows_to_table(rows))
 
 
 def load_ledger(storage: Storage) -> dict[str, tuple[str | None, str | None, str | None]]:
@@ -68,10 +63,9 @@ def load_ledger(storage: Storage) -> dict[str, tuple[str | None, str | None, str
     ledger: dict[str, tuple[str | None, str | None, str | None]] = {}
     sources = ([MANIFEST_PATH] if storage.exists(MANIFEST_PATH) else []) + storage.glob(f"{PARTS_DIR}/*.parquet")
     for relpath in sources:
-        frame = _read_frame(storage, relpath, columns).astype(object)
-        frame = frame.where(frame.notna(), None)
-        for key, status, reason, file in frame.itertuples(index=False, name=None):
-            ledger[key] = (status, reason, file)
+        table = storage.read_table(relpath, columns)
+        keys, statuses, reasons, files = (table.column(c).to_pylist() for c in columns)
+        ledger.update(zip(keys, zip(statuses, reasons, files)))
     return ledger
 
 
@@ -81,19 +75,34 @@ def merge_parts(storage: Storage) -> int:
     Returns the number of manifest rows. A crash between the write and the deletes is
     harmless, because merging the same parts again gives the same manifest.
     """
-    import pandas as pd
-
     parts = storage.glob(f"{PARTS_DIR}/*.parquet")
-    frames = []
+    tables = []
     if storage.exists(MANIFEST_PATH):
-        frames.append(normalise_frame(_read_frame(storage, MANIFEST_PATH)))
-    frames.extend(normalise_frame(_read_frame(storage, part)) for part in parts)
-    if not frames:
+        tables.append(conform(storage.read_table(MANIFEST_PATH)))
+    tables.extend(conform(storage.read_table(part)) for part in parts)
+    if not tables:
         return 0
-    merged = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    merged = merged.drop_duplicates("key", keep="last").sort_values("key", kind="stable").reset_index(drop=True)
-    storage.write_parquet(MANIFEST_PATH, merged[COLUMNS])
+    merged = latest_per_key(pa.concat_tables(tables))
+    storage.write_table(MANIFEST_PATH, merged)
     for part in parts:
         storage.remove(part)
-    logger.debug("merged %d parts into %d manifest rows", len(parts), len(merged))
-    return len(merged)
+    logger.debug("merged %d parts into %d manifest rows", len(parts), merged.num_rows)
+    return merged.num_rows
+
+
+def latest_per_key(table: pa.Table) -> pa.Table:
+    """Return the last row of each key of ``table``, sorted by key.
+
+    Arrow's sort is stable, so among the rows of one key the last in the sorted order
+    is the latest. Arrow's ``group_by`` is not used because it imports pandas (about 0.2 s).
+    """
+    import pyarrow.compute as pc
+
+    if table.num_rows < 2:
+        return table
+    order = pc.sort_indices(table, sort_keys=[("key", "ascending")])
+    keys = table.column("key").combine_chunks().take(order)
+    # A row is the latest of its key when the next row has another key. The last row always is.
+    changes = pc.not_equal(keys.slice(0, len(keys) - 1), keys.slice(1))
+    latest = pa.concat_arrays([order.slice(0, len(order) - 1).filter(changes), order.slice(len(order) - 1)])
+    return table.take(latest)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
 import logging
 import os
 import posixpath
@@ -78,23 +80,6 @@ def _source_file(source: str | os.PathLike[str]) -> Path:
     return path
 
 
-def read_source(workspace: Workspace, source: str | os.PathLike[str] | None):
-    """Return the artwork table: ``source`` (CSV or Parquet) or the workspace catalog."""
-    import pandas as pd
-
-    if source is None:
-        _check_catalog(workspace)
-        return workspace.storage.read_parquet(CATALOG_ARTWORKS)
-    path = _source_file(source)
-    name = path.name.lower()
-    if name.endswith(".parquet"):
-        return pd.read_parquet(path)
-    if name.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
-        separator = "\t" if name.endswith(".tsv") else ","
-        return pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False)
-    raise InvalidValueError(f"source file {path} is neither CSV (.csv, .csv.gz, .tsv) nor Parquet (.parquet)")
-
-
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -123,16 +108,17 @@ def iter_source_batches(
     batch_rows: int = SOURCE_BATCH_ROWS,
     columns: set[str] | None = None,
 ) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
-    """Yield ``(columns, records)`` batches of the artwork table without loading it whole.
+    """Yield ``(columns, records)`` batches of ``batch_rows`` rows of the artwork table without loading it whole.
 
-    Parquet files are read one record batch at a time with pyarrow, CSV files in chunks
-    of ``batch_rows`` rows with pandas. When ``columns`` is given, records hold only
-    those of them that the table has, while the first item still lists all columns.
-    Raises :class:`MissingFileError` for a missing source and :class:`InvalidValueError`
-    for an unknown file type.
+    Parquet and CSV files are both streamed with pyarrow; CSV cells are read as text,
+    an empty cell as ``""``. When ``columns`` is given, records hold only those of them
+    that the table has, while the first item still lists all columns. Raises
+    :class:`MissingFileError` for a missing source, :class:`SourceEncodingError` for
+    CSV text that is not UTF-8 and :class:`InvalidValueError` for an unknown file type
+    or a row with more or fewer fields than the header.
     """
-    # Importing pyarrow.parquet took about 0.2 s on the benchmark machine, so a CSV
-    # source, read with pandas, does not wait for it.
+    # pyarrow.parquet and pyarrow.csv are imported here: each costs start-up time that
+    # a command reading the other kind of file need not pay.
     if source is None:
         import pyarrow.parquet as pq
 
@@ -147,19 +133,68 @@ def iter_source_batches(
 
         yield from _parquet_batches(pq.ParquetFile(path), batch_rows, columns)
         return
-    import pandas as pd
-
     if not name.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
         raise InvalidValueError(f"source file {path} is neither CSV (.csv, .csv.gz, .tsv) nor Parquet (.parquet)")
-    separator = "\t" if name.endswith(".tsv") else ","
-    header = pd.read_csv(path, sep=separator, dtype=str, nrows=0)
-    names = [str(c) for c in header.columns]
-    usecols = [c for c in names if c in columns] if columns is not None else None
-    with pd.read_csv(
-        path, sep=separator, dtype=str, keep_default_na=False, chunksize=batch_rows, usecols=usecols
-    ) as reader:
-        for chunk in reader:
-            yield names, chunk.to_dict(orient="records")
+    yield from _csv_batches(path, "\t" if name.endswith(".tsv") else ",", batch_rows, columns)
+
+
+class SourceEncodingError(InvalidValueError):
+    """A CSV source whose text is not UTF-8."""
+
+
+def _csv_header(path: Path, separator: str) -> list[str]:
+    """Return the column names of the CSV file at ``path``, reading only its first line."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        line = handle.readline()
+    try:
+        text = line.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceEncodingError(
+            f"source file {path} is not UTF-8 text (its header); save it as UTF-8 CSV or as Parquet"
+        ) from exc
+    return next(csv.reader([text], delimiter=separator), [])
+
+
+def _csv_batches(path: Path, separator: str, batch_rows: int, columns: set[str] | None):
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    names = _csv_header(path, separator)
+    if not names:
+        raise InvalidValueError(f"source file {path} is empty; it needs a header row that names its columns")
+    selected = [c for c in names if c in columns] if columns is not None else names
+    if not selected:
+        # pyarrow would read every column when none is named. The caller reports its missing columns.
+        yield names, []
+        return
+    yielded = False
+    try:
+        reader = pa_csv.open_csv(
+            path,
+            parse_options=pa_csv.ParseOptions(delimiter=separator, newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={c: pa.string() for c in selected}, include_columns=selected, strings_can_be_null=False
+            ),
+        )
+        pending: list[dict[str, Any]] = []
+        for batch in reader:
+            pending.extend(batch.to_pylist())
+            while len(pending) >= batch_rows:
+                yield names, pending[:batch_rows]
+                yielded = True
+                del pending[:batch_rows]
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc):
+            raise SourceEncodingError(
+                f"source file {path} is not UTF-8 text ({exc}); save it as UTF-8 CSV or as Parquet"
+            ) from exc
+        raise InvalidValueError(
+            f"source file {path} could not be parsed as CSV ({exc}); every row needs as many fields as the header, "
+            "and fields that contain the separator need quotes"
+        ) from exc
+    if pending or not yielded:
+        yield names, pending
 
 
 def _parquet_batches(parquet, batch_rows: int, columns: set[str] | None):

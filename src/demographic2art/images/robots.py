@@ -7,13 +7,12 @@ network error disallows the whole host. ``X-Robots-Tag: noai`` or ``noimageai``
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
 import urllib.robotparser
 from collections.abc import Iterable
 
-import httpx
-
+from .client import TransportError, build_async_transport
 from .urls import url_origin
 
 logger = logging.getLogger(__name__)
@@ -50,45 +49,65 @@ def x_robots_forbids(values: Iterable[str], user_agent: str) -> bool:
 
 
 class RobotsCache:
-    """Fetches and caches one robots.txt per scheme and host, thread-safe."""
+    """Fetches and caches one robots.txt per scheme and host through an async transport.
 
-    def __init__(self, client: httpx.Client, user_agent: str, *, timeout_s: float = 10.0) -> None:
-        self.client = client
-        self.user_agent = user_agent
+    ``transport`` is one of :mod:`.client`'s transports. Concurrent requests to a new
+    host wait for one fetch of its robots.txt.
+    """
+
+    def __init__(self, transport, user_agent: str, *, timeout_s: float = 10.0) -> None:
+        self.transport = transport
         self.agent = _product_token(user_agent)
         self.timeout_s = timeout_s
         self._parsers: dict[str, urllib.robotparser.RobotFileParser] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._lock = threading.Lock()
+        self._locks: dict[str, asyncio.Lock] = {}
 
-    def allowed(self, url: str) -> bool:
+    def seed(self, origin: str, parser: urllib.robotparser.RobotFileParser) -> None:
+        """Use ``parser`` as the robots.txt of ``origin`` (``scheme://host:port``) instead of fetching it."""
+        self._parsers[origin] = parser
+
+    async def allowed(self, url: str) -> bool:
         """Return whether robots.txt of the URL's host allows this user agent to fetch it."""
         origin = url_origin(url)
-        with self._lock:
-            lock = self._locks.setdefault(origin, threading.Lock())
-        with lock:
-            parser = self._parsers.get(origin)
-            if parser is None:
-                parser = self._load(origin)
-                self._parsers[origin] = parser
+        parser = self._parsers.get(origin)
+        if parser is None:
+            lock = self._locks.setdefault(origin, asyncio.Lock())
+            async with lock:
+                parser = self._parsers.get(origin)
+                if parser is None:
+                    parser = await self.load(origin)
+                    self._parsers[origin] = parser
         return parser.can_fetch(self.agent, url)
 
-    def _load(self, origin: str) -> urllib.robotparser.RobotFileParser:
+    async def load(self, origin: str) -> urllib.robotparser.RobotFileParser:
+        """Fetch and parse robots.txt of ``origin`` (``scheme://host:port``), without caching it."""
         parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
         try:
-            response = self.client.get(
-                origin + "/robots.txt", follow_redirects=True, timeout=self.timeout_s
-            )
-        except httpx.HTTPError as exc:
-            logger.warning("%s/robots.txt could not be fetched (%s); treating the host as disallowed", origin, exc)
+            status, text = await self.transport.get_text(origin + "/robots.txt", timeout_s=self.timeout_s,
+                                                         max_bytes=ROBOTS_MAX_BYTES)
+        except TransportError as exc:
+            logger.warning("%s/robots.txt could not be fetched (%s); treating the host as disallowed", origin, exc.detail)
             parser.disallow_all = True
             return parser
-        if response.status_code >= 500:
-            logger.warning("%s/robots.txt returned HTTP %s; treating the host as disallowed", origin, response.status_code)
+        if status >= 500:
+            logger.warning("%s/robots.txt returned HTTP %s; treating the host as disallowed", origin, status)
             parser.disallow_all = True
-        elif response.status_code >= 400:
+        elif status >= 400:
             parser.allow_all = True
         else:
-            text = response.content[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")
             parser.parse(text.splitlines())
         return parser
+
+
+def fetch_robots(origin: str, *, user_agent: str, ca_file: str | None = None,
+                 timeout_s: float = 10.0) -> urllib.robotparser.RobotFileParser:
+    """Fetch and parse robots.txt of ``origin`` on a short-lived event loop, for code that runs none."""
+
+    async def load() -> urllib.robotparser.RobotFileParser:
+        transport = build_async_transport(user_agent=user_agent, concurrency=1, ca_file=ca_file)
+        try:
+            return await RobotsCache(transport, user_agent, timeout_s=timeout_s).load(origin)
+        finally:
+            await transport.aclose()
+
+    return asyncio.run(load())

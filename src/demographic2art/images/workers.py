@@ -23,10 +23,10 @@ from dataclasses import replace
 from typing import Any
 
 from ..workspace import Workspace
-from .client import build_client, ssl_context
+from .client import load_aiohttp, ssl_context
 from .engine import MAX_REQUEUES, STOP_GRACE_S, EngineSettings, EngineStats, _next_fetchable, _serve, _Shards, _Ticker
 from .plan import PlannedImage
-from .robots import RobotsCache
+from .robots import fetch_robots
 from .urls import url_origin
 
 logger = logging.getLogger(__name__)
@@ -134,16 +134,12 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
                         name=f"d2a-images-{n}", daemon=True)
         for n in range(processes)
     ]
-    # Built before the fork, so every worker reuses this process's TLS context instead of
-    # parsing the trust store again.
+    # Built and imported before the fork, so every worker reuses this process's TLS
+    # context and HTTP client modules instead of parsing the trust store and importing again.
     ssl_context(settings.ca_file)
+    load_aiohttp()
     for worker in workers:
         worker.start()
-    robots_client = None
-    robots = None
-    if settings.fetch.respect_robots:
-        robots_client = build_client(user_agent=settings.fetch.user_agent, concurrency=1, ca_file=settings.ca_file)
-        robots = RobotsCache(robots_client, settings.fetch.user_agent, timeout_s=min(settings.fetch.timeout_s, 10.0))
     sent_origins: set[str] = set()
     loads = [0] * processes
 
@@ -152,15 +148,14 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
             inbox.put(None)
 
     def send(shard: int, item: PlannedImage) -> None:
-        if robots is not None:
+        if settings.fetch.respect_robots:
             origin = url_origin(item.request_url)
             if origin not in sent_origins:
                 sent_origins.add(origin)
-                robots.allowed(item.request_url)
-                parser = robots._parsers.get(origin)
-                if parser is not None:
-                    for inbox in inboxes:
-                        inbox.put(("robots", origin, parser))
+                parser = fetch_robots(origin, user_agent=settings.fetch.user_agent, ca_file=settings.ca_file,
+                                      timeout_s=min(settings.fetch.timeout_s, 10.0))
+                for inbox in inboxes:
+                    inbox.put(("robots", origin, parser))
         target = loads.index(min(loads))
         loads[target] += 1
         inboxes[target].put(("item", shard, item))
@@ -240,5 +235,3 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
             if worker.is_alive():
                 worker.kill()
                 worker.join()
-        if robots_client is not None:
-            robots_client.close()
