@@ -274,3 +274,15 @@ def test_out_without_workspace_writes_no_record(tmp_path, monkeypatch, explicit)
     chosen_records = [json.loads(p.read_text()) for p in (tmp_path / "chosen").glob("jobs/commands/*.json")]
     assert default_records == []
     assert [r["counts"] for r in chosen_records] == ([{"images": 2}] if explicit else [])
+
+
+def test_closed_stdout_ends_quietly_with_sigpipe_status(tmp_path):
+    (tmp_path / "photo.jpg").write_bytes(_jpeg_bytes())
+    process = subprocess.Popen([sys.executable, "-m", "demographic2art", "images", "check", "--json", str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # The reader goes away before the first line is written, as `| head -0` would.
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert "Traceback" not in stderr
+    assert "Exception ignored" not in stderr

@@ -114,3 +114,37 @@ def test_demo_refuses_other_data_in_same_workspace(tmp_path):
     assert result.returncode == 2
     assert "already contains a demo study of 'stand-in'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_out_of_range_option_is_one_line(tmp_path):
+    result = _d2a("images", "download", "--max-side", "0", "-w", str(tmp_path / "ws"))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2
+    assert len(lines) == 1
+    assert lines[0].startswith("error: Invalid value for '--max-side': Input should be greater than or equal to 1")
+    assert lines[0].endswith("images download --help'")
+
+
+def test_unknown_option_is_one_line(tmp_path):
+    result = _d2a("images", "download", "--no-such-option", "-w", str(tmp_path / "ws"))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2
+    assert len(lines) == 1
+    assert "--no-such-option" in lines[0]
+
+
+def test_group_without_command_prints_its_help():
+    result = _d2a("images")
+    assert result.returncode == 2
+    assert "download" in result.stdout + result.stderr
+    assert "error:" not in result.stderr
+
+
+def test_verbose_flag_after_the_command(tmp_path):
+    from demographic2art.cli.main import _verbosity_first
+
+    assert _verbosity_first(["images", "check", "a.jpg", "-vv"]) == ["-vv", "images", "check", "a.jpg"]
+    assert _verbosity_first(["--verbose", "status", "-v"]) == ["--verbose", "-v", "status"]
+    assert _verbosity_first(["generate", "--", "-v"]) == ["generate", "--", "-v"]
+    result = _d2a("status", "-w", str(tmp_path / "none"), "-v")
+    assert "No such option" not in result.stderr

@@ -304,6 +304,8 @@ def test_cli_check_json(tmp_path, capsys):
     assert records["good.png"]["mode"] == "RGB"
     assert records["bad.jpg"]["status"] == "rejected"
     assert records["bad.jpg"]["reason"] == "truncated"
+    assert records["bad.jpg"]["detail"]
+    assert records["good.png"]["detail"] is None
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,16 @@ from ..workspace import DEFAULT_WORKSPACE
 NON_TERMINAL_WIDTH = 200
 
 
+class CommandConsole(Console):
+    """A rich console that leaves a closed pipe to the command line's error handling."""
+
+    def on_broken_pipe(self) -> None:
+        # rich exits with status 1 here. The command line instead ends quietly with
+        # SIGPIPE's status, as other tools whose reader stopped early (`| head -1`) do.
+        self.quiet = True
+        raise BrokenPipeError("standard output was closed by its reader")
+
+
 def make_console(*, stderr: bool = False) -> Console:
     """Return a rich console that wraps only on a terminal.
 
@@ -25,8 +35,8 @@ def make_console(*, stderr: bool = False) -> Console:
     """
     stream = sys.stderr if stderr else sys.stdout
     if _is_terminal(stream):
-        return Console(stderr=stderr, highlight=False)
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=NON_TERMINAL_WIDTH)
+        return CommandConsole(stderr=stderr, highlight=False)
+    return CommandConsole(stderr=stderr, highlight=False, soft_wrap=True, width=NON_TERMINAL_WIDTH)
 
 
 def _is_terminal(stream) -> bool:

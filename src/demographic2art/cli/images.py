@@ -44,7 +44,7 @@ def download(
     show: Annotated[int, typer.Option("--show", min=0, help="Number of plan rows that --dry-run prints.")] = 20,
     notify: NotifyOption = None,
     progress: Annotated[Optional[bool], typer.Option("--progress/--no-progress", help="Draw a progress bar on standard error; default: when it is a terminal.")] = None,
-    log_interval: Annotated[float, typer.Option("--log-interval", min=0.001, help="Seconds between two one-line progress summaries in the log (shown with -v).")] = 30.0,
+    log_interval: Annotated[float, typer.Option("--log-interval", min=0.001, help="Seconds between two one-line progress summaries in the log (shown with -v or --verbose).")] = 30.0,
     webdataset: Annotated[bool, typer.Option("--webdataset", help="Also write WebDataset tar shards to images/webdataset/.")] = False,
     webdataset_shard_size: Annotated[Optional[int], typer.Option("--webdataset-shard-size", min=1, help="Samples per WebDataset tar; default: --shard-size.")] = None,
 ) -> None:
@@ -156,7 +156,7 @@ def check(
     results = check_images(paths)
     for row in results:
         if as_json:
-            record = {key: row[key] for key in ("path", "status", "reason", "format", "mode", "size", "flags")}
+            record = {key: row[key] for key in ("path", "status", "reason", "detail", "format", "mode", "size", "flags")}
             console.print(json.dumps(record), markup=False, soft_wrap=True)
         else:
             note = row["reason"] or ("extension_mismatch" if "extension_mismatch" in row["flags"] else "")

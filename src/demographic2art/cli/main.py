@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import signal
 import sys
 
 import click
@@ -124,7 +126,7 @@ def _run(argv: list[str] | None) -> int:
     from typer._click import exceptions as typer_click
 
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = app(args=_verbosity_first(sys.argv[1:] if argv is None else argv), standalone_mode=False)
     except UserError as exc:
         return _fail(str(exc))
     except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
@@ -133,8 +135,7 @@ def _run(argv: list[str] | None) -> int:
     except (click.exceptions.Exit, typer.Exit) as exc:
         return exc.exit_code
     except (click.ClickException, typer_click.ClickException) as exc:
-        exc.show()
-        return exc.exit_code
+        return _click_error(exc)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or exc.title
@@ -147,11 +148,42 @@ def _run(argv: list[str] | None) -> int:
     except json.JSONDecodeError as exc:
         # Library code names the file where it reads one; this catches readers that do not.
         return _fail(f"an input file is not valid JSON ({exc}); check or recreate the workspace's JSON files")
+    except BrokenPipeError:
+        # The reader closed standard output early (`d2a ... | head -1`). The command's work is
+        # done, so the rest of its report is dropped quietly with SIGPIPE's usual status.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except Exception as exc:
         if _is_unreadable_table(exc):
             return _fail(f"could not read an input table ({exc.__class__.__name__}: {exc}); check the file")
         raise
     return result if isinstance(result, int) else 0
+
+
+def _verbosity_first(argv: list[str]) -> list[str]:
+    """Return ``argv`` with ``-v``, ``-vv`` and ``--verbose`` moved before the command.
+
+    The flag belongs to ``d2a`` itself, so click accepts it only before the command
+    name. Moving it lets ``d2a images download ... -v`` work as well. Arguments after
+    ``--`` are left alone.
+    """
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = {i for i, arg in enumerate(argv[:end]) if arg == "--verbose" or re.fullmatch(r"-v+", arg)}
+    return [argv[i] for i in sorted(flags)] + [arg for i, arg in enumerate(argv) if i not in flags]
+
+
+def _click_error(exc) -> int:
+    """Print a usage error of click (an unknown option, a value out of range) on one line and return its status."""
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        # A command group called without a command prints its help.
+        exc.show()
+        return exc.exit_code
+    message = " ".join(exc.format_message().split())
+    context = getattr(exc, "ctx", None)
+    if context is not None:
+        message = f"{message}; see '{context.command_path} --help'"
+    err_console.print(f"error: {message}", markup=False, soft_wrap=True)
+    return exc.exit_code
 
 
 def _fail(message: str) -> int:

@@ -25,6 +25,9 @@ FORMAT_EXTENSIONS = {
     "MPO": {".jpg", ".jpeg", ".mpo"},
 }
 EXTENSION_MISMATCH = "extension_mismatch"
+# Extensions of the caption, metadata and table files that image folders carry beside
+# the images, such as the download's metadata.jsonl. A folder search leaves them out.
+SIDECAR_EXTENSIONS = {".json", ".jsonl", ".txt", ".csv", ".tsv", ".parquet", ".md", ".caption"}
 
 
 def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -33,9 +36,12 @@ def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         path = Path(entry)
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-            if not found:
-                raise MissingFileError(f"folder {path} contains no files; name an image file or a folder of images")
-            files.extend(found)
+            images = [p for p in found if p.suffix.lower() not in SIDECAR_EXTENSIONS]
+            if not images:
+                raise MissingFileError(f"folder {path} contains no image files; name an image file or a folder of images")
+            if len(images) < len(found):
+                logger.info("%s: left out %d caption, metadata and table files", path, len(found) - len(images))
+            files.extend(images)
         elif path.is_file():
             files.append(path)
         else:
@@ -56,8 +62,10 @@ def check_images(
     ``format``, ``mode``, ``size`` ([width, height] as declared), ``stored_size`` and
     ``flags``. A file whose name extension does not match its detected format (a
     JPEG named ``.png``) keeps its status and gets the flag ``extension_mismatch``.
-    Raises :class:`MissingFileError` when a named path does not exist or a named folder
-    contains no files (hidden files do not count).
+    Folder searches leave out hidden files and the caption, metadata and table files
+    of :data:`SIDECAR_EXTENSIONS`; files named directly are always checked. Raises
+    :class:`MissingFileError` when a named path does not exist or a named folder
+    contains no image files.
     """
     results = []
     for path in _expand(paths):

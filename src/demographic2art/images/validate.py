@@ -199,7 +199,7 @@ def validate_image(
         return _rejected("too_many_pixels", str(exc), format=fmt)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         if fmt is None:
-            return _rejected("not_an_image", f"no image format recognised: {exc}")
+            return _rejected("not_an_image", f"no image format recognised; the data starts with {data[:8].hex(' ')}")
         # The leading bytes name an image format, so the header itself is damaged.
         truncation = find_truncation(data, fmt)
         if truncation is not None:
