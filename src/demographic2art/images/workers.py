@@ -1,10 +1,15 @@
 """Worker processes of the local download engine.
 
 With two or more processes, :func:`run_processes` sends planned items to worker
-processes through queues. Each worker runs its own event loop, HTTP transport and
-decode threads (see :func:`.engine._serve`), so a body is decoded where it arrived. This
-process reads the plan, keeps the ledger parts, fetches robots.txt once per host, shares
-Retry-After pauses between workers and requeues deferred URLs.
+processes, each through its own pipe. Each worker runs its own event loop, HTTP
+transport and decode threads (see :func:`.engine._serve`), so a body is decoded where
+it arrived, and sends each final row back through the same pipe. This process reads
+the plan, keeps the ledger parts, fetches robots.txt once per host, shares Retry-After
+pauses between workers and requeues deferred URLs.
+
+Pipes are written and read directly by the threads that use them: the worker's event
+loop watches its pipe like a socket, so no message needs a feeder thread or a thread
+hand-off, as ``multiprocessing.Queue`` would.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
-import queue
 import threading
 import time
 from collections import Counter, deque
@@ -31,9 +36,6 @@ from .urls import url_origin
 
 logger = logging.getLogger(__name__)
 
-# Messages a worker takes from its inbox at once when several are queued.
-DRAIN_BATCH = 64
-
 
 def _share(settings: EngineSettings, processes: int) -> EngineSettings:
     """Return the settings of one of ``processes`` workers: the connection and rate limits split between them."""
@@ -45,9 +47,40 @@ def _share(settings: EngineSettings, processes: int) -> EngineSettings:
     return replace(settings, fetch=fetch, concurrency=max(1, settings.concurrency // processes))
 
 
-def _worker_main(index: int, root: str, storage_options: dict[str, Any], settings: EngineSettings, inbox, outbox,
-                 parent: int) -> None:
-    """Run worker process ``index``: take messages from ``inbox`` and put results on ``outbox``.
+class _Inbox:
+    """The messages a worker's event loop receives from its pipe, read when the pipe is readable.
+
+    A closed pipe (the engine process is gone) reads as None, the end of the items.
+    """
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.waiting: deque = deque()
+        self.arrived = asyncio.Event()
+        self.closed = False
+        asyncio.get_running_loop().add_reader(connection.fileno(), self._read)
+
+    def _read(self) -> None:
+        try:
+            while self.connection.poll():
+                self.waiting.append(self.connection.recv())
+        except (EOFError, OSError):
+            asyncio.get_running_loop().remove_reader(self.connection.fileno())
+            self.closed = True
+        self.arrived.set()
+
+    async def get(self):
+        while not self.waiting:
+            if self.closed:
+                return None
+            self.arrived.clear()
+            await self.arrived.wait()
+        return self.waiting.popleft()
+
+
+def _worker_main(index: int, root: str, storage_options: dict[str, Any], settings: EngineSettings, connection,
+                 other_ends: list) -> None:
+    """Run worker process ``index``: take messages from ``connection`` and send results back on it.
 
     Results are ``("row", index, shard, row, None, None)``, ``("deferred", index, shard,
     row, item, retry_at)``, ``("pause", index, (host, until))`` and ``("done", index, None)``.
@@ -59,93 +92,112 @@ def _worker_main(index: int, root: str, storage_options: dict[str, Any], setting
     # The objects inherited from the engine process live as long as this process, so the
     # garbage collector stops scanning them.
     gc.freeze()
+    # The copies of the engine process's pipe ends that the fork left here are closed,
+    # so the pipe reads as closed once the engine process is gone.
+    for end in other_ends:
+        end.close()
     workspace = Workspace(root, **storage_options)
     robots: list[tuple[str, Any]] = []
     pauses: list[tuple[str, float]] = []
+    sending = threading.Lock()
 
-    waiting: deque = deque()
+    def send(message: tuple) -> None:
+        with sending:
+            connection.send(message)
 
-    async def next_message():
-        if waiting:
-            return waiting.popleft()
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                message = await loop.run_in_executor(None, inbox.get, True, 1.0)
-            except queue.Empty:
-                if os.getppid() != parent:
-                    # The engine process is gone (killed); stop taking work.
+    async def serve() -> None:
+        inbox = _Inbox(connection)
+
+        async def pull() -> tuple[int, PlannedImage] | None:
+            while True:
+                message = await inbox.get()
+                if message is None:
                     return None
-                continue
-            # Take what else is queued without another thread hand-off per message.
-            try:
-                while len(waiting) < DRAIN_BATCH:
-                    waiting.append(inbox.get_nowait())
-            except queue.Empty:
-                pass
-            return message
+                if message[0] == "robots":
+                    robots.append((message[1], message[2]))
+                    continue
+                if message[0] == "pause":
+                    pauses.append((message[1], message[2]))
+                    continue
+                return message[1], message[2]
 
-    async def pull() -> tuple[int, PlannedImage] | None:
-        while True:
-            message = await next_message()
-            if message is None:
-                return None
-            if message[0] == "robots":
-                robots.append((message[1], message[2]))
-                continue
-            if message[0] == "pause":
-                pauses.append((message[1], message[2]))
-                continue
-            return message[1], message[2]
+        def emit(shard: int, row: dict[str, Any]) -> None:
+            send(("row", index, shard, row, None, None))
 
-    def emit(shard: int, row: dict[str, Any]) -> None:
-        outbox.put(("row", index, shard, row, None, None))
+        def defer(shard: int, item: PlannedImage, row: dict[str, Any], retry_at: float) -> None:
+            send(("deferred", index, shard, row, item, retry_at))
 
-    def defer(shard: int, item: PlannedImage, row: dict[str, Any], retry_at: float) -> None:
-        outbox.put(("deferred", index, shard, row, item, retry_at))
+        def paused(host: str, until: float) -> None:
+            # CLOCK_MONOTONIC is one clock for every process of the machine.
+            send(("pause", index, (host, until)))
 
-    def paused(host: str, until: float) -> None:
-        # CLOCK_MONOTONIC is one clock for every process of the machine.
-        outbox.put(("pause", index, (host, until)))
+        await _serve(workspace, settings, settings.concurrency, pull, emit, robots=robots, pauses=pauses,
+                     on_pause=paused, on_defer=defer)
 
-    asyncio.run(_serve(workspace, settings, settings.concurrency, pull, emit, robots=robots, pauses=pauses,
-                       on_pause=paused, on_defer=defer))
-    outbox.put(("done", index, None))
+    asyncio.run(serve())
+    send(("done", index, None))
+    connection.close()
 
 
 def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]], settings: EngineSettings,
-                   processes: int, shards: _Shards, stats: EngineStats, stop: threading.Event | None) -> None:
+                  processes: int, shards: _Shards, stats: EngineStats, stop: threading.Event | None) -> None:
     """Hand the items to ``processes`` worker processes and keep the ledger in this one.
 
-    Each worker has its own inbox and gets the next item while it has the fewest in
+    Each worker has its own pipe and gets the next item while it has the fewest in
     flight. robots.txt of each origin is fetched once, here, and sent to every worker
     before the first item of that origin.
     """
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    inboxes = [context.Queue() for _ in range(processes)]
-    outbox = context.Queue()
+    pipes = [context.Pipe() for _ in range(processes)]
+    ends = [engine_end for engine_end, _ in pipes]
     storage = workspace.storage
     storage_options = dict(getattr(storage.fs, "storage_options", {}) or {})
     worker_settings = _share(settings, processes)
-    workers = [
-        context.Process(target=_worker_main,
-                        args=(n, storage.url, storage_options, worker_settings, inboxes[n], outbox, os.getpid()),
-                        name=f"d2a-images-{n}", daemon=True)
-        for n in range(processes)
-    ]
+    workers = []
+    for n, (_, worker_end) in enumerate(pipes):
+        others = ends + [other for m, (_, other) in enumerate(pipes) if m != n]
+        workers.append(context.Process(target=_worker_main,
+                                       args=(n, storage.url, storage_options, worker_settings, worker_end, others),
+                                       name=f"d2a-images-{n}", daemon=True))
     # Built and imported before the fork, so every worker reuses this process's TLS
     # context and HTTP client modules instead of parsing the trust store and importing again.
     ssl_context(settings.ca_file)
     load_aiohttp()
     for worker in workers:
         worker.start()
+    for _, worker_end in pipes:
+        # Only the worker has its end open now, so the pipe reads as closed when the worker is gone.
+        worker_end.close()
+    open_ends = dict(zip(ends, range(processes)))
+    done: set[int] = set()
     sent_origins: set[str] = set()
     loads = [0] * processes
 
+    def post(n: int, message: tuple | None) -> None:
+        try:
+            ends[n].send(message)
+        except OSError:
+            # The worker is gone. Reading its pipe reports how it ended.
+            logger.debug("image worker process %s no longer reads its pipe", workers[n].name)
+
+    def receive(timeout: float) -> list[tuple]:
+        """Return the messages that arrive within ``timeout`` seconds; raise when a worker died."""
+        received = []
+        for end in multiprocessing.connection.wait(list(open_ends), timeout):
+            try:
+                while end.poll():
+                    received.append(end.recv())
+            except (EOFError, OSError):
+                n = open_ends.pop(end)
+                if n not in done and not any(m[0] == "done" and m[1] == n for m in received):
+                    workers[n].join(timeout=1.0)
+                    raise RuntimeError(f"image worker process {workers[n].name} exited with status {workers[n].exitcode}")
+        return received
+
     def close_inboxes() -> None:
-        for inbox in inboxes:
-            inbox.put(None)
+        for n in range(processes):
+            post(n, None)
 
     def send(shard: int, item: PlannedImage) -> None:
         if settings.fetch.respect_robots:
@@ -154,11 +206,11 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
                 sent_origins.add(origin)
                 parser = fetch_robots(origin, user_agent=settings.fetch.user_agent, ca_file=settings.ca_file,
                                       timeout_s=min(settings.fetch.timeout_s, 10.0))
-                for inbox in inboxes:
-                    inbox.put(("robots", origin, parser))
+                for n in range(processes):
+                    post(n, ("robots", origin, parser))
         target = loads.index(min(loads))
         loads[target] += 1
-        inboxes[target].put(("item", shard, item))
+        post(target, ("item", shard, item))
 
     ticker = _Ticker(shards)
     window = max(2 * settings.concurrency, 4)
@@ -166,7 +218,6 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
     deferred: list[tuple[float, int, PlannedImage, dict[str, Any]]] = []
     in_flight = 0
     exhausted = closed = False
-    finished = 0
     stopped_at: float | None = None
 
     def record(shard: int, row: dict[str, Any]) -> None:
@@ -176,7 +227,7 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
         ticker.tick()
 
     try:
-        while finished < processes:
+        while len(done) < processes:
             if stop is not None and stop.is_set() and stopped_at is None:
                 stopped_at = time.monotonic()
                 exhausted = True
@@ -204,34 +255,30 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
                 close_inboxes()
                 closed = True
             next_ready = min((e[0] for e in deferred), default=now + 1.0)
-            try:
-                message = outbox.get(timeout=min(1.0, max(0.01, next_ready - now), 0.2 if stopped_at else 1.0))
-            except queue.Empty:
-                dead = [w for w in workers if w.exitcode not in (None, 0)]
-                if dead:
-                    raise RuntimeError(f"image worker process {dead[0].name} exited with status {dead[0].exitcode}")
-                continue
-            kind = message[0]
-            if kind == "done":
-                finished += 1
-                continue
-            if kind == "pause":
-                for n, inbox in enumerate(inboxes):
-                    if n != message[1]:
-                        inbox.put(("pause", *message[2]))
-                continue
-            _, worker_index, shard, row, item, retry_at = message
-            loads[worker_index] -= 1
-            in_flight -= 1
-            if kind == "deferred" and requeues[item.key] < MAX_REQUEUES and stopped_at is None:
-                requeues[item.key] += 1
-                logger.info("%s: Retry-After beyond the cap, requeued for later in this run", item.key)
-                deferred.append((retry_at, shard, item, row))
-                continue
-            record(shard, row)
+            for message in receive(min(1.0, max(0.01, next_ready - now), 0.2 if stopped_at else 1.0)):
+                kind = message[0]
+                if kind == "done":
+                    done.add(message[1])
+                    continue
+                if kind == "pause":
+                    for n in range(processes):
+                        if n != message[1]:
+                            post(n, ("pause", *message[2]))
+                    continue
+                _, worker_index, shard, row, item, retry_at = message
+                loads[worker_index] -= 1
+                in_flight -= 1
+                if kind == "deferred" and requeues[item.key] < MAX_REQUEUES and stopped_at is None:
+                    requeues[item.key] += 1
+                    logger.info("%s: Retry-After beyond the cap, requeued for later in this run", item.key)
+                    deferred.append((retry_at, shard, item, row))
+                    continue
+                record(shard, row)
     finally:
         for worker in workers:
             worker.join(timeout=0.1 if stopped_at is not None else 5.0)
             if worker.is_alive():
                 worker.kill()
                 worker.join()
+        for end in ends:
+            end.close()
