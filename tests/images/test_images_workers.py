@@ -20,35 +20,25 @@ download_images(sys.argv[1], source=sys.argv[2], shard_size=2, concurrency=2, re
 """
 
 
-def _start(tmp_path, server, paths):
+def _start(tmp_path, server, paths) -> tuple[subprocess.Popen, list[psutil.Process]]:
+    """Start a download of ``paths`` with two worker processes and return it once both workers fetch."""
     source = tmp_path / "source.csv"
     source.write_text("image_url\n" + "".join(server.url(path) + "\n" for path in paths))
-    return subprocess.Popen([sys.executable, "-c", _RUN, str(tmp_path / "ws"), str(source)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _workers(process: subprocess.Popen, count: int) -> list[psutil.Process]:
+    process = subprocess.Popen([sys.executable, "-c", _RUN, str(tmp_path / "ws"), str(source)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        children = psutil.Process(process.pid).children()
-        if len(children) >= count:
-            return children
+    workers = []
+    while (len(workers) < 2 or len(server.log) < 2) and time.monotonic() < deadline:
         time.sleep(0.05)
-    raise AssertionError(f"the engine process started fewer than {count} worker processes")
-
-
-def _wait_for_requests(server, count: int) -> None:
-    deadline = time.monotonic() + 60
-    while len(server.log) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
+        workers = psutil.Process(process.pid).children()
+    assert len(workers) == 2
+    return process, workers
 
 
 def test_killed_worker_ends_the_run_with_its_name(tmp_path):
     routes = {f"/w/img{i}.jpg": [ok_route(JPEG, delay_s=0.3)] for i in range(12)}
     with ScriptedServer({"routes": routes}) as server:
-        process = _start(tmp_path, server, list(routes))
-        workers = _workers(process, 2)
-        _wait_for_requests(server, 2)
+        process, workers = _start(tmp_path, server, list(routes))
         os.kill(workers[0].pid, signal.SIGKILL)
         _, stderr = process.communicate(timeout=60)
     assert process.returncode != 0
@@ -59,9 +49,7 @@ def test_killed_worker_ends_the_run_with_its_name(tmp_path):
 def test_killed_engine_process_stops_its_workers(tmp_path):
     routes = {f"/e/img{i}.jpg": [ok_route(JPEG, delay_s=0.3)] for i in range(40)}
     with ScriptedServer({"routes": routes}) as server:
-        process = _start(tmp_path, server, list(routes))
-        workers = _workers(process, 2)
-        _wait_for_requests(server, 2)
+        process, workers = _start(tmp_path, server, list(routes))
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
         _, alive = psutil.wait_procs(workers, timeout=20)
