@@ -32,6 +32,10 @@ class DataError(D2AError):
     """Raised when input data cannot be processed as a whole (not for single rows)."""
 
 
+class WorkerError(D2AError):
+    """Raised when a worker process of a long job ended without finishing its work."""
+
+
 class NonFiniteError(UserError):
     """Raised when a loss or a tensor about to be saved contains NaN or Inf values."""
 

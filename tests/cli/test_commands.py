@@ -148,3 +148,9 @@ def test_verbose_flag_after_the_command(tmp_path):
     assert _verbosity_first(["generate", "--", "-v"]) == ["generate", "--", "-v"]
     result = _d2a("status", "-w", str(tmp_path / "none"), "-v")
     assert "No such option" not in result.stderr
+
+
+def test_missing_argument_message_has_no_stray_period():
+    result = _d2a("images", "check")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: Missing argument 'paths'; see 'python -m demographic2art images check --help'"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PIL import Image
 
@@ -60,3 +62,10 @@ def test_check_folder_of_only_metadata_exit_2(tmp_path, capsys):
     (tmp_path / "metadata.jsonl").write_text("{}\n")
     assert main(["images", "check", str(tmp_path)]) == 2
     assert "contains no image files" in capsys.readouterr().err
+
+
+def test_check_folder_leaves_out_hidden_folders(tmp_path):
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(tmp_path / "harbour.jpg")
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "broken.jpg").write_bytes(b"not an image")
+    assert [Path(row["path"]).name for row in check_images([tmp_path])] == ["harbour.jpg"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import logging
 import subprocess
 import sys
 
@@ -16,6 +17,7 @@ from server import ScriptedServer
 from test_images_progress import JPEG, ok_route
 
 from demographic2art.errors import InvalidValueError
+from demographic2art.images import download_images
 from demographic2art.images.ledger import latest_per_key, load_ledger, merge_parts, write_part
 from demographic2art.images.manifest import COLUMNS, MANIFEST_PATH, conform, rows_to_table
 from demographic2art.images.plan import SourceEncodingError, iter_planned, iter_source_batches
@@ -26,7 +28,7 @@ def _records(workspace, source, columns=None):
     return [record for _, batch in iter_source_batches(workspace, source, columns=columns) for record in batch]
 
 
-def test_csv_source_with_bom_quoted_newline_and_empty_cell(tmp_path):
+def test_csv_bom_quotes_and_empty_cell(tmp_path):
     source = tmp_path / "source.csv"
     source.write_bytes(
         "\ufeffimage_url,title,year\n"
@@ -63,7 +65,7 @@ def test_source_reads_only_the_named_columns(tmp_path):
 
 
 @pytest.mark.parametrize("row", ["http://127.0.0.1:9/a/one.jpg,Harbour,extra", "http://127.0.0.1:9/a/one.jpg"])
-def test_csv_row_with_wrong_field_count_is_one_error(tmp_path, row):
+def test_csv_wrong_field_count(tmp_path, row):
     source = tmp_path / "source.csv"
     source.write_text(f"image_url,title\n{row}\n")
     with pytest.raises(InvalidValueError, match="every row needs as many fields as the header") as error:
@@ -89,7 +91,7 @@ def _row(key, status, **values):
     return {"key": key, "status": status, **values}
 
 
-def test_latest_per_key_keeps_the_last_row_of_each_key_sorted():
+def test_latest_per_key_sorted():
     table = pa.concat_tables([
         rows_to_table([_row("b", "failed", reason="timeout"), _row("a", "ok", http_status=200)]),
         rows_to_table([_row("c", "ok"), _row("b", "ok", http_status=200, width=640)]),
@@ -101,7 +103,7 @@ def test_latest_per_key_keeps_the_last_row_of_each_key_sorted():
     assert merged[1]["width"] == 640
 
 
-def test_parts_merge_into_a_manifest_that_pandas_reads_with_nullable_types(tmp_path):
+def test_merged_manifest_pandas_types(tmp_path):
     storage = Workspace(tmp_path / "ws").storage
     write_part(storage, "images/parts/run-00000.parquet",
                [_row("mara-lind/dunes", "ok", http_status=200, bytes=4096, width=900, height=600, duration_s=0.25,
@@ -130,8 +132,11 @@ def test_manifest_of_an_older_version_is_conformed(tmp_path):
     table = conform(pq.ParquetFile(io.BytesIO(buffer.getvalue())).read())
     row = table.to_pylist()[0]
     assert table.column_names == COLUMNS
-    assert row["width"] == 900 and isinstance(row["width"], int)
-    assert row["flags"] is None and row["final_url"] is None and row["http_status"] is None
+    assert row["width"] == 900
+    assert isinstance(row["width"], int)
+    assert row["flags"] is None
+    assert row["final_url"] is None
+    assert row["http_status"] is None
 
 
 _DOWNLOAD_WITHOUT_PANDAS = """
@@ -155,3 +160,79 @@ def test_download_imports_neither_pandas_nor_httpx(tmp_path):
     assert report == {"counts": {"ok": 1}, "modules": []}
     metadata = (tmp_path / "ws" / "images" / "files" / "metadata.jsonl").read_text().splitlines()
     assert json.loads(metadata[0])["title"] == "Dunes"
+
+
+def test_damaged_gzip_sources_are_one_error(tmp_path):
+    workspace = Workspace(tmp_path / "ws")
+    not_gzip = tmp_path / "plain.csv.gz"
+    not_gzip.write_text("image_url\nhttp://127.0.0.1:9/a/one.jpg\n")
+    with pytest.raises(InvalidValueError, match="is not a readable gzip file"):
+        _records(workspace, not_gzip)
+    rows = "image_url\n" + "".join(f"http://127.0.0.1:9/a/img{i}.jpg\n" for i in range(20_000))
+    packed = gzip.compress(rows.encode())
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(InvalidValueError, match="could not be read to its end"):
+        _records(workspace, cut)
+
+
+def test_upper_case_gzip_and_tab_separated_gzip_sources(tmp_path):
+    workspace = Workspace(tmp_path / "ws")
+    upper = tmp_path / "SOURCE.CSV.GZ"
+    upper.write_bytes(gzip.compress(b"image_url\nhttp://127.0.0.1:9/a/one.jpg\n"))
+    tabbed = tmp_path / "source.tsv.gz"
+    tabbed.write_bytes(gzip.compress(b"image_url\ttitle\nhttp://127.0.0.1:9/a/two.jpg\tQuay\n"))
+    assert [item.key for item in iter_planned(workspace, source=upper)] == ["a/one"]
+    assert _records(workspace, tabbed) == [{"image_url": "http://127.0.0.1:9/a/two.jpg", "title": "Quay"}]
+
+
+def test_source_with_old_mac_line_ends(tmp_path):
+    source = tmp_path / "source.csv"
+    source.write_bytes(b"image_url,title\rhttp://127.0.0.1:9/a/one.jpg,Dunes\rhttp://127.0.0.1:9/a/two.jpg,Quay\r")
+    records = _records(Workspace(tmp_path / "ws"), source)
+    assert [record["title"] for record in records] == ["Dunes", "Quay"]
+
+
+def test_parse_error_one_short_line(tmp_path):
+    source = tmp_path / "source.csv"
+    long_title = "x" * 500
+    source.write_text(f'image_url,title\nhttp://127.0.0.1:9/a/one.jpg,"{long_title}\nmore",extra\n')
+    with pytest.raises(InvalidValueError) as error:
+        _records(Workspace(tmp_path / "ws"), source)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "x" * 300 not in message
+    assert "..." in message
+
+
+def test_blank_first_line_names_the_fix(tmp_path):
+    source = tmp_path / "source.csv"
+    source.write_text("\nimage_url\nhttp://127.0.0.1:9/a/one.jpg\n")
+    with pytest.raises(InvalidValueError, match="no column names in its first line"):
+        _records(Workspace(tmp_path / "ws"), source)
+
+
+def test_skipped_rows_are_counted_after_the_first_five(tmp_path, caplog):
+    source = tmp_path / "source.csv"
+    source.write_text("image_url,url\n" + "".join(",\n" for _ in range(12)) + "http://127.0.0.1:9/a/one.jpg,\n")
+    with caplog.at_level(logging.WARNING, logger="demographic2art.images.plan"):
+        planned = list(iter_planned(Workspace(tmp_path / "ws"), source=source))
+    messages = [record.getMessage() for record in caplog.records]
+    assert [item.key for item in planned] == ["a/one"]
+    assert len(messages) == 6
+    assert all(message.startswith("row skipped: ") for message in messages[:5])
+    assert messages[5] == "12 source rows skipped in all; the first 5 are listed above"
+
+
+def test_dry_run_counts_skipped_rows(tmp_path):
+    routes = {"/images/mara-lind/dunes.jpg": [ok_route(JPEG)], "/images/mara-lind/quay.jpg": [ok_route(JPEG)]}
+    with ScriptedServer({"routes": routes}) as server:
+        source = tmp_path / "source.csv"
+        source.write_text("image_url,title\n" + "".join(f"{server.url(p)},None\n" for p in routes))
+        download_images(tmp_path / "ws", source=source, respect_robots=False, decode_processes=0, retries=0)
+        summary = download_images(tmp_path / "ws", source=source, dry_run=True)
+    records = [json.loads(line) for line in (tmp_path / "ws" / "images/files/metadata.jsonl").read_text().splitlines()]
+    assert summary.counts == {"skipped": 2}
+    assert [row["action"] for row in summary.planned] == ["skip", "skip"]
+    # "None" is a title here, not a missing value.
+    assert [record["title"] for record in records] == ["None", "None"]

@@ -156,7 +156,7 @@ def check(
     results = check_images(paths)
     for row in results:
         if as_json:
-            record = {key: row[key] for key in ("path", "status", "reason", "detail", "format", "mode", "size", "flags")}
+            record = {key: row[key] for key in ("path", "status", "reason", "detail", "format", "mode", "size", "stored_size", "flags")}
             console.print(json.dumps(record), markup=False, soft_wrap=True)
         else:
             note = row["reason"] or ("extension_mismatch" if "extension_mismatch" in row["flags"] else "")

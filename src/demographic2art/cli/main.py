@@ -165,7 +165,8 @@ def _verbosity_first(argv: list[str]) -> list[str]:
 
     The flag belongs to ``d2a`` itself, so click accepts it only before the command
     name. Moving it lets ``d2a images download ... -v`` work as well. Arguments after
-    ``--`` are left alone.
+    ``--`` are left alone. An option value that reads ``-v`` must be written with an
+    equals sign (``--contact=-v``), or it is taken for the flag.
     """
     end = argv.index("--") if "--" in argv else len(argv)
     flags = {i for i, arg in enumerate(argv[:end]) if arg == "--verbose" or re.fullmatch(r"-v+", arg)}
@@ -181,7 +182,7 @@ def _click_error(exc) -> int:
     message = " ".join(exc.format_message().split())
     context = getattr(exc, "ctx", None)
     if context is not None:
-        message = f"{message}; see '{context.command_path} --help'"
+        message = f"{message.rstrip('.')}; see '{context.command_path} --help'"
     err_console.print(f"error: {message}", markup=False, soft_wrap=True)
     return exc.exit_code
 

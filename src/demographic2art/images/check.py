@@ -35,7 +35,8 @@ def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for entry in paths:
         path = Path(entry)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            found = sorted(p for p in path.rglob("*")
+                           if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
             images = [p for p in found if p.suffix.lower() not in SIDECAR_EXTENSIONS]
             if not images:
                 raise MissingFileError(f"folder {path} contains no image files; name an image file or a folder of images")
@@ -62,7 +63,7 @@ def check_images(
     ``format``, ``mode``, ``size`` ([width, height] as declared), ``stored_size`` and
     ``flags``. A file whose name extension does not match its detected format (a
     JPEG named ``.png``) keeps its status and gets the flag ``extension_mismatch``.
-    Folder searches leave out hidden files and the caption, metadata and table files
+    Folder searches leave out hidden files and folders and the caption, metadata and table files
     of :data:`SIDECAR_EXTENSIONS`; files named directly are always checked. Raises
     :class:`MissingFileError` when a named path does not exist or a named folder
     contains no image files.

@@ -263,7 +263,7 @@ def download_images(
             summary.shards = (index + shard_size - 1) // shard_size
 
         if dry_run:
-            statuses: Counter[str] = Counter(skipped)
+            statuses: Counter[str] = Counter()
             reasons: Counter[str] = Counter()
             for _, item in work():
                 if item.problem is None:
@@ -271,6 +271,8 @@ def download_images(
                 else:
                     statuses["skipped" if item.problem == "no_image_url" else "failed"] += 1
                     reasons[item.problem] += 1
+            # The rows a rerun would skip are counted while work() runs, so only after it.
+            statuses.update(skipped)
             summary.counts, summary.reasons = dict(statuses), dict(reasons)
             summary.duration_s = time.monotonic() - started
             return summary

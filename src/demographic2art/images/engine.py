@@ -399,20 +399,26 @@ async def _serve(workspace: Workspace, settings: EngineSettings, concurrency: in
                     logger.exception("%s: the download task failed unexpectedly", item.key)
                     raise
 
-            while True:
-                await slots.acquire()
-                entry = await pull()
-                while robots:
-                    fetcher.robots.seed(*robots.pop(0))
-                while pauses:
-                    fetcher.gate.pause(*pauses.pop(0))
-                if entry is None:
-                    slots.release()
-                    break
-                state["active"] += 1
-                task = asyncio.create_task(one(*entry))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+            try:
+                while True:
+                    await slots.acquire()
+                    entry = await pull()
+                    while robots:
+                        fetcher.robots.seed(*robots.pop(0))
+                    while pauses:
+                        fetcher.gate.pause(*pauses.pop(0))
+                    if entry is None:
+                        slots.release()
+                        break
+                    state["active"] += 1
+                    task = asyncio.create_task(one(*entry))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+            except Exception:
+                # Reading the plan failed (a bad row further down the source, say). The downloads
+                # in flight finish and emit their rows before the error goes on.
+                await asyncio.gather(*list(tasks), return_exceptions=True)
+                raise
             state["exhausted"] = True
             check_idle()
             if stop is not None and stop.is_set() and tasks:

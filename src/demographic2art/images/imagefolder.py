@@ -44,7 +44,8 @@ def _plain(value: Any) -> Any:
         return None
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip() in ("", "nan", "None", "<NA>"):
+    if isinstance(value, str) and not value.strip():
+        # CSV sources are read as text, so an empty cell is the only missing value; "None" may be a title.
         return None
     return value
 

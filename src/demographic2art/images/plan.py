@@ -28,6 +28,11 @@ IMAGE_SUFFIXES = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 _SIZE_SUFFIX = re.compile(r"![A-Za-z]+\.[A-Za-z0-9]+$")
 _STYLE_COLUMNS = ("style", "Style", "styles")
 SOURCE_BATCH_ROWS = 20_000
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")
+# Characters of a source row quoted in an error message.
+QUOTED_ROW_CHARS = 200
+# Skipped source rows named one by one in the log; the rest are counted in one line.
+LOGGED_SKIPS = 5
 
 
 @dataclass
@@ -133,36 +138,51 @@ def iter_source_batches(
 
         yield from _parquet_batches(pq.ParquetFile(path), batch_rows, columns)
         return
-    if not name.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
-        raise InvalidValueError(f"source file {path} is neither CSV (.csv, .csv.gz, .tsv) nor Parquet (.parquet)")
-    yield from _csv_batches(path, "\t" if name.endswith(".tsv") else ",", batch_rows, columns)
+    if not name.endswith(CSV_SUFFIXES):
+        raise InvalidValueError(
+            f"source file {path} is neither CSV ({', '.join(CSV_SUFFIXES)}) nor Parquet (.parquet); rename or convert it"
+        )
+    separator = "\t" if name.endswith((".tsv", ".tsv.gz")) else ","
+    yield from _csv_batches(path, separator, name.endswith(".gz"), batch_rows, columns)
 
 
 class SourceEncodingError(InvalidValueError):
     """A CSV source whose text is not UTF-8."""
 
 
-def _csv_header(path: Path, separator: str) -> list[str]:
+def _csv_header(path: Path, separator: str, compressed: bool) -> list[str]:
     """Return the column names of the CSV file at ``path``, reading only its first line."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as handle:
-        line = handle.readline()
+    opener = gzip.open if compressed else open
+    try:
+        with opener(path, "rb") as handle:
+            line = handle.readline()
+    except (OSError, EOFError) as exc:
+        raise InvalidValueError(f"source file {path} is not a readable gzip file ({exc}); compress it again") from exc
+    if not line:
+        raise InvalidValueError(f"source file {path} is empty; it needs a header row that names its columns")
     try:
         text = line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SourceEncodingError(
             f"source file {path} is not UTF-8 text (its header); save it as UTF-8 CSV or as Parquet"
         ) from exc
-    return next(csv.reader([text], delimiter=separator), [])
+    # A file with old Mac line ends (CR only) is one line to readline.
+    text = text.splitlines()[0] if text.strip() else ""
+    try:
+        return next(csv.reader([text], delimiter=separator), [])
+    except csv.Error as exc:
+        raise InvalidValueError(f"source file {path} has a header that cannot be parsed as CSV ({exc})") from exc
 
 
-def _csv_batches(path: Path, separator: str, batch_rows: int, columns: set[str] | None):
+def _csv_batches(path: Path, separator: str, compressed: bool, batch_rows: int, columns: set[str] | None):
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
-    names = _csv_header(path, separator)
-    if not names:
-        raise InvalidValueError(f"source file {path} is empty; it needs a header row that names its columns")
+    names = _csv_header(path, separator, compressed)
+    if not any(names):
+        raise InvalidValueError(
+            f"source file {path} has no column names in its first line; the first line must name the columns"
+        )
     selected = [c for c in names if c in columns] if columns is not None else names
     if not selected:
         # pyarrow would read every column when none is named. The caller reports its missing columns.
@@ -170,8 +190,9 @@ def _csv_batches(path: Path, separator: str, batch_rows: int, columns: set[str] 
         return
     yielded = False
     try:
+        stream = pa.input_stream(str(path), compression="gzip" if compressed else None)
         reader = pa_csv.open_csv(
-            path,
+            stream,
             parse_options=pa_csv.ParseOptions(delimiter=separator, newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(
                 column_types={c: pa.string() for c in selected}, include_columns=selected, strings_can_be_null=False
@@ -185,14 +206,19 @@ def _csv_batches(path: Path, separator: str, batch_rows: int, columns: set[str] 
                 yielded = True
                 del pending[:batch_rows]
     except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc):
+        # pyarrow's message quotes the row, which may be long or span lines.
+        detail = " ".join(str(exc).split())
+        detail = detail if len(detail) <= QUOTED_ROW_CHARS else detail[:QUOTED_ROW_CHARS] + "..."
+        if "UTF8" in detail:
             raise SourceEncodingError(
-                f"source file {path} is not UTF-8 text ({exc}); save it as UTF-8 CSV or as Parquet"
+                f"source file {path} is not UTF-8 text ({detail}); save it as UTF-8 CSV or as Parquet"
             ) from exc
         raise InvalidValueError(
-            f"source file {path} could not be parsed as CSV ({exc}); every row needs as many fields as the header, "
+            f"source file {path} could not be parsed as CSV ({detail}); every row needs as many fields as the header, "
             "and fields that contain the separator need quotes"
         ) from exc
+    except (OSError, EOFError) as exc:
+        raise InvalidValueError(f"source file {path} could not be read to its end ({exc}); check or replace it") from exc
     if pending or not yielded:
         yield names, pending
 
@@ -202,6 +228,22 @@ def _parquet_batches(parquet, batch_rows: int, columns: set[str] | None):
     selected = [c for c in names if c in columns] if columns is not None else None
     for batch in parquet.iter_batches(batch_size=batch_rows, columns=selected):
         yield names, batch.to_pylist()
+
+
+class _SkippedRows:
+    """Warnings about skipped source rows: the first few one by one, the rest as one count."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def warn(self, message: str, *args: Any) -> None:
+        self.count += 1
+        if self.count <= LOGGED_SKIPS:
+            logger.warning("row skipped: " + message, *args)
+
+    def close(self) -> None:
+        if self.count > LOGGED_SKIPS:
+            logger.warning("%d source rows skipped in all; the first %d are listed above", self.count, LOGGED_SKIPS)
 
 
 def iter_planned(
@@ -229,56 +271,60 @@ def iter_planned(
     checked = False
     style_column = None
     needed = {url_column, "key", "url", *_STYLE_COLUMNS}
-    for columns, records in iter_source_batches(workspace, source, columns=needed):
-        if not checked:
-            if url_column not in columns:
-                raise InvalidValueError(
-                    f"column {url_column!r} is not in the source table (columns: {', '.join(map(str, columns))}); "
-                    "name the image URL column with --url-column (url_column in Python)"
-                )
-            style_column = next((c for c in _STYLE_COLUMNS if c in columns), None)
-            if wanted_styles and style_column is None:
-                raise InvalidValueError("the source table has no 'style' column, so styles cannot be filtered")
-            checked = True
-        for record in records:
-            if limit is not None and len(seen) >= int(limit):
-                return
-            listed = _text(record.get(url_column))
-            try:
-                key = _row_key(record, listed)
-            except InvalidValueError as exc:
-                logger.warning("row skipped: %s", exc)
-                continue
-            if key in seen:
-                if seen[key] != listed:
-                    logger.warning(
-                        "row skipped: image URL %s has the key %r of the earlier %s; add a 'key' column to keep both",
-                        listed, key, seen[key],
+    skipped = _SkippedRows()
+    try:
+        for columns, records in iter_source_batches(workspace, source, columns=needed):
+            if not checked:
+                if url_column not in columns:
+                    raise InvalidValueError(
+                        f"column {url_column!r} is not in the source table (columns: {', '.join(map(str, columns))}); "
+                        "name the image URL column with --url-column (url_column in Python)"
                     )
-                continue
-            if wanted_artists is not None and key.partition("/")[0] not in wanted_artists:
-                continue
-            if wanted_styles is not None:
-                row_styles = {s.strip().lower() for s in str(record.get(style_column) or "").split("|")}
-                if not row_styles & wanted_styles:
-                    continue
-            seen[key] = listed
-            item = PlannedImage(
-                key=key,
-                url=_text(record.get("url")),
-                image_url=listed,
-                request_url=None,
-                file=f"{FILES_DIR}/{keys.key_to_filename(key, suffix)}",
-            )
-            if listed is None:
-                item.problem = "no_image_url"
-            else:
+                style_column = next((c for c in _STYLE_COLUMNS if c in columns), None)
+                if wanted_styles and style_column is None:
+                    raise InvalidValueError("the source table has no 'style' column, so styles cannot be filtered")
+                checked = True
+            for record in records:
+                if limit is not None and len(seen) >= int(limit):
+                    return
+                listed = _text(record.get(url_column))
                 try:
-                    item.request_url = normalise_url(listed, size=size)
+                    key = _row_key(record, listed)
                 except InvalidValueError as exc:
-                    logger.debug("%s: %s", key, exc)
-                    item.problem = "invalid_url"
-            yield item
+                    skipped.warn("%s", exc)
+                    continue
+                if key in seen:
+                    if seen[key] != listed:
+                        skipped.warn(
+                            "image URL %s has the key %r of the earlier %s; add a 'key' column to keep both",
+                            listed, key, seen[key],
+                        )
+                    continue
+                if wanted_artists is not None and key.partition("/")[0] not in wanted_artists:
+                    continue
+                if wanted_styles is not None:
+                    row_styles = {s.strip().lower() for s in str(record.get(style_column) or "").split("|")}
+                    if not row_styles & wanted_styles:
+                        continue
+                seen[key] = listed
+                item = PlannedImage(
+                    key=key,
+                    url=_text(record.get("url")),
+                    image_url=listed,
+                    request_url=None,
+                    file=f"{FILES_DIR}/{keys.key_to_filename(key, suffix)}",
+                )
+                if listed is None:
+                    item.problem = "no_image_url"
+                else:
+                    try:
+                        item.request_url = normalise_url(listed, size=size)
+                    except InvalidValueError as exc:
+                        logger.debug("%s: %s", key, exc)
+                        item.problem = "invalid_url"
+                yield item
+    finally:
+        skipped.close()
 
 
 def plan_downloads(workspace: Workspace, **options: Any) -> list[PlannedImage]:

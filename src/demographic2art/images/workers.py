@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from ..errors import WorkerError
 from ..workspace import Workspace
 from .client import load_aiohttp, ssl_context
 from .engine import MAX_REQUEUES, STOP_GRACE_S, EngineSettings, EngineStats, _next_fetchable, _serve, _Shards, _Ticker
@@ -100,10 +101,17 @@ def _worker_main(index: int, root: str, storage_options: dict[str, Any], setting
     robots: list[tuple[str, Any]] = []
     pauses: list[tuple[str, float]] = []
     sending = threading.Lock()
+    engine_gone = threading.Event()
 
     def send(message: tuple) -> None:
+        if engine_gone.is_set():
+            return
         with sending:
-            connection.send(message)
+            try:
+                connection.send(message)
+            except OSError:
+                # The engine process is gone, so nothing records this row; the next run fetches the image again.
+                engine_gone.set()
 
     async def serve() -> None:
         inbox = _Inbox(connection)
@@ -171,6 +179,8 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
         worker_end.close()
     open_ends = dict(zip(ends, range(processes)))
     done: set[int] = set()
+    # Workers whose pipe closed before they reported that they were done.
+    lost: list[int] = []
     sent_origins: set[str] = set()
     loads = [0] * processes
 
@@ -182,7 +192,7 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
             logger.debug("image worker process %s no longer reads its pipe", workers[n].name)
 
     def receive(timeout: float) -> list[tuple]:
-        """Return the messages that arrive within ``timeout`` seconds; raise when a worker died."""
+        """Return the messages that arrive within ``timeout`` seconds, noting workers whose pipe closed."""
         received = []
         for end in multiprocessing.connection.wait(list(open_ends), timeout):
             try:
@@ -191,8 +201,7 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
             except (EOFError, OSError):
                 n = open_ends.pop(end)
                 if n not in done and not any(m[0] == "done" and m[1] == n for m in received):
-                    workers[n].join(timeout=1.0)
-                    raise RuntimeError(f"image worker process {workers[n].name} exited with status {workers[n].exitcode}")
+                    lost.append(n)
         return received
 
     def close_inboxes() -> None:
@@ -226,8 +235,46 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
         shards.add(shard, row)
         ticker.tick()
 
+    def handle(message: tuple) -> None:
+        nonlocal in_flight
+        kind = message[0]
+        if kind == "done":
+            done.add(message[1])
+            return
+        if kind == "pause":
+            for n in range(processes):
+                if n != message[1]:
+                    post(n, ("pause", *message[2]))
+            return
+        _, worker_index, shard, row, item, retry_at = message
+        loads[worker_index] -= 1
+        in_flight -= 1
+        if kind == "deferred" and requeues[item.key] < MAX_REQUEUES and stopped_at is None:
+            requeues[item.key] += 1
+            logger.info("%s: Retry-After beyond the cap, requeued for later in this run", item.key)
+            deferred.append((retry_at, shard, item, row))
+            return
+        record(shard, row)
+
+    def drain() -> None:
+        """Take no new items and record the rows the workers still send, for up to ``STOP_GRACE_S``."""
+        close_inboxes()
+        deadline = time.monotonic() + STOP_GRACE_S
+        while open_ends and len(done) + len(lost) < processes and time.monotonic() < deadline:
+            for message in receive(max(0.01, deadline - time.monotonic())):
+                handle(message)
+
     try:
         while len(done) < processes:
+            if lost:
+                drain()
+                worker = workers[lost[0]]
+                worker.join(timeout=1.0)
+                raise WorkerError(
+                    f"image worker process {worker.name} exited with status {worker.exitcode} before it finished; "
+                    "the rows of finished images are kept, so rerun the same command to resume (if the system "
+                    "stopped it for lack of memory, lower --processes or --concurrency)"
+                )
             if stop is not None and stop.is_set() and stopped_at is None:
                 stopped_at = time.monotonic()
                 exhausted = True
@@ -256,24 +303,13 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
                 closed = True
             next_ready = min((e[0] for e in deferred), default=now + 1.0)
             for message in receive(min(1.0, max(0.01, next_ready - now), 0.2 if stopped_at else 1.0)):
-                kind = message[0]
-                if kind == "done":
-                    done.add(message[1])
-                    continue
-                if kind == "pause":
-                    for n in range(processes):
-                        if n != message[1]:
-                            post(n, ("pause", *message[2]))
-                    continue
-                _, worker_index, shard, row, item, retry_at = message
-                loads[worker_index] -= 1
-                in_flight -= 1
-                if kind == "deferred" and requeues[item.key] < MAX_REQUEUES and stopped_at is None:
-                    requeues[item.key] += 1
-                    logger.info("%s: Retry-After beyond the cap, requeued for later in this run", item.key)
-                    deferred.append((retry_at, shard, item, row))
-                    continue
-                record(shard, row)
+                handle(message)
+    except Exception:
+        # The plan or the ledger failed (a bad row further down the source, say): the images
+        # the workers already stored get their rows before the error goes on.
+        if not lost:
+            drain()
+        raise
     finally:
         for worker in workers:
             worker.join(timeout=0.1 if stopped_at is not None else 5.0)
