@@ -14,6 +14,8 @@ a terminal and one INFO log line every ``log_interval_s`` seconds.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -80,6 +82,26 @@ class JobRecord:
     workspace: str | None = None
     # Start time in nanoseconds since the epoch: orders runs that start within the same second.
     started_ns: int = field(default_factory=time.time_ns)
+    # The machine and process that run the command; None in records written before they were stored.
+    host: str | None = None
+    pid: int | None = None
+
+    def process_gone(self) -> bool:
+        """Return whether this record's state is ``running`` while its process no longer runs on this machine.
+
+        Only a record written on this machine can be checked; a record from another
+        machine, or one without a process id, is never reported as gone.
+        """
+        if self.state != "running" or self.pid is None or self.host != socket.gethostname():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            # The process exists but belongs to another user.
+            return False
+        return False
 
     def record_path(self) -> str:
         """Return the workspace path of this record."""
@@ -174,7 +196,8 @@ def job_report(
     ``write=False`` no record is written and only the notification is sent.
     """
     urls = check_notify_urls(notify)
-    record = JobRecord(command=command, run_id=run_id or new_run_id(), workspace=workspace.url)
+    record = JobRecord(command=command, run_id=run_id or new_run_id(), workspace=workspace.url,
+                       host=socket.gethostname(), pid=os.getpid())
     started = time.monotonic()
     if write:
         _write_quietly(workspace, record)

@@ -46,7 +46,7 @@ def test_check_folder_leaves_out_metadata_and_captions(tmp_path, capsys):
     status = main(["images", "check", str(tmp_path)])
     lines = capsys.readouterr().out.strip().splitlines()
     assert status == 0
-    assert lines[-1] == "1 files: 1 ok, 0 rejected"
+    assert lines[-1] == "1 file: 1 ok, 0 rejected"
     assert lines[0].endswith("harbour.jpg")
 
 

@@ -14,6 +14,7 @@ from server import ScriptedServer
 from test_images_progress import JPEG, ok_route
 
 from demographic2art.images.ledger import load_ledger
+from demographic2art.reporting import latest_records
 from demographic2art.workspace import Workspace
 
 _RUN = """
@@ -85,8 +86,14 @@ def test_late_bad_row_keeps_stored_rows(tmp_path, processes):
         process = _run(tmp_path, source, processes)
         _, stderr = process.communicate(timeout=120)
         requests = len(server.log)
-    ledger = load_ledger(Workspace(tmp_path / "ws").storage)
+    workspace = Workspace(tmp_path / "ws")
+    ledger = load_ledger(workspace.storage)
+    record = latest_records(workspace)["images download"]
     assert process.returncode == 2
     assert "could not be parsed as CSV" in stderr
     assert requests == 4
     assert [ledger[f"f/img{i}"][0] for i in range(4)] == ["ok"] * 4
+    # The failed run's record counts what it finished, and its rows are merged into the manifest.
+    assert record.state == "failed"
+    assert record.counts["ok"] == 4
+    assert (tmp_path / "ws" / "images" / "manifest.parquet").is_file()

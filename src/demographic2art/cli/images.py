@@ -24,8 +24,15 @@ def download(
     style: Annotated[Optional[list[str]], typer.Option("--style", help="Only this style name; repeat for several.")] = None,
     max_side: Annotated[int, typer.Option("--max-side", min=1, help="Longest side (keep) or square side (center-crop) of stored images, in pixels.")] = 512,
     resize: Annotated[str, typer.Option("--resize", help="keep (fit inside max side), center-crop (square) or original (no resize).")] = "keep",
+    enlarge: Annotated[bool, typer.Option("--enlarge", help="Also enlarge images smaller than --max-side.")] = False,
+    image_format: Annotated[str, typer.Option("--format", help="Format of stored images: jpeg, png or webp.")] = "jpeg",
+    quality: Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG and WebP quality of stored images, 1-100.")] = 90,
+    max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Largest declared width x height accepted, larger images are rejected as decompression bombs; default: Pillow's limit of 89,478,485.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Number of download threads.")] = 16,
     timeout: Annotated[float, typer.Option("--timeout", min=0.001, help="Deadline for each request as a whole, in seconds.")] = 30.0,
+    connect_timeout: Annotated[float, typer.Option("--connect-timeout", min=0.001, help="Time to open a connection, in seconds.")] = 10.0,
+    read_timeout: Annotated[float, typer.Option("--read-timeout", min=0.001, help="Maximum wait for the next bytes of a response, in seconds.")] = 10.0,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help="Largest response body accepted, in bytes; larger ones fail as too_large.")] = 50 * 1024 * 1024,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (keys, files, counts) without network access.")] = False,
     ignore_robots: Annotated[bool, typer.Option("--ignore-robots", help="Ignore robots.txt and X-Robots-Tag noai/noimageai.")] = False,
     original_size: Annotated[bool, typer.Option("--original-size", help="Request the original file instead of WikiArt's !Large.jpg copy.")] = False,
@@ -33,6 +40,7 @@ def download(
     per_host: Annotated[int, typer.Option("--per-host", min=1, help="Maximum open connections per host.")] = 8,
     rate_limit: Annotated[Optional[float], typer.Option("--rate-limit", min=0.001, help="Maximum requests per second to each host (token bucket); default: no limit.")] = None,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a transient failure (5xx, 429, reset, timeout).")] = 3,
+    retry_after_cap: Annotated[float, typer.Option("--retry-after-cap", min=0, help="Maximum Retry-After wait, in seconds; a longer one sends the URL back to the queue for later in the run.")] = 60.0,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also retry rows that failed for good in earlier runs (404, rejected).")] = False,
     processes: Annotated[Optional[int], typer.Option("--processes", min=0, help="Worker processes, each downloading and decoding; 0 or 1 runs one event loop in this process; default: the number of cores.")] = None,
     shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Artworks per shard (one ledger part and one Ray task each).")] = 1000,
@@ -69,8 +77,15 @@ def download(
         styles=style or None,
         max_side=max_side,
         resize_mode=resize.replace("-", "_"),
+        enlarge=enlarge,
+        image_format=image_format,
+        quality=quality,
         concurrency=concurrency,
         timeout_s=timeout,
+        connect_timeout_s=connect_timeout,
+        read_timeout_s=read_timeout,
+        max_bytes=max_bytes,
+        retry_after_cap_s=retry_after_cap,
         dry_run=dry_run,
         respect_robots=not ignore_robots,
         original_size=original_size,
@@ -90,6 +105,7 @@ def download(
         log_interval_s=log_interval,
         webdataset=webdataset,
         webdataset_shard_size=webdataset_shard_size,
+        **({} if max_pixels is None else {"max_pixels": max_pixels}),
     )
     if dry_run:
         for row in summary.planned[:show]:
@@ -163,6 +179,7 @@ def check(
             console.print(f"{row['status']:<9} {note:<18} {row['path']}", markup=False, soft_wrap=True)
     rejected = sum(1 for row in results if row["status"] != "ok")
     if not as_json:
-        console.print(f"{len(results)} files: {len(results) - rejected} ok, {rejected} rejected", markup=False)
+        files = "file" if len(results) == 1 else "files"
+        console.print(f"{len(results)} {files}: {len(results) - rejected} ok, {rejected} rejected", markup=False)
     if rejected:
         raise typer.Exit(1)

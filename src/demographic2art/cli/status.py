@@ -34,4 +34,8 @@ def register(app: typer.Typer) -> None:
                 details.append(job.summary)
             counts = ", ".join(details) or "no counts"
             ended = f"ended {job.finished}" if job.finished else "no end recorded"
-            console.print(f"  {job.command:<22} {job.state:<11} started {job.started}, {ended}: {counts}", markup=False)
+            state = job.state
+            if job.process_gone():
+                # Killed (SIGKILL, a crash, the machine's power) before it could write its end.
+                state, ended = "stopped", f"process {job.pid} is gone without an end record; rerun the command to resume"
+            console.print(f"  {job.command:<22} {state:<11} started {job.started}, {ended}: {counts}", markup=False)

@@ -271,7 +271,7 @@ def download_images(
                 else:
                     statuses["skipped" if item.problem == "no_image_url" else "failed"] += 1
                     reasons[item.problem] += 1
-            # The rows a rerun would skip are counted while work() runs, so only after it.
+            # work() counts the rows a rerun would skip while it runs, so they are added after it.
             statuses.update(skipped)
             summary.counts, summary.reasons = dict(statuses), dict(reasons)
             summary.duration_s = time.monotonic() - started
@@ -334,6 +334,12 @@ def download_images(
                     stats = run_on_ray(workspace, counted(), settings, address=address, progress=on_row, stop=stop_event)
                 else:
                     stats = run_items(workspace, counted(), settings, progress=on_row, stop=stop_event)
+            except BaseException:
+                # The rows recorded before the failure are merged and counted in the run record,
+                # so `d2a status` shows them beside the error.
+                record.counts, record.reasons = dict(tracker.counts), dict(tracker.reasons)
+                _merge_quietly(storage)
+                raise
             finally:
                 tracker.close()
             merge_parts(storage)
@@ -382,8 +388,8 @@ def download_images(
 
 
 # Option names of the command line for the encoding settings a resumed run must keep.
-ENCODING_OPTIONS = {"max_side": "--max-side", "resize_mode": "--resize", "image_format": "image_format",
-                    "quality": "quality", "original_size": "--original-size"}
+ENCODING_OPTIONS = {"max_side": "--max-side", "resize_mode": "--resize", "image_format": "--format",
+                    "quality": "--quality", "original_size": "--original-size"}
 
 
 def _check_stored_encoding(workspace: Workspace, ledger, requested: dict[str, Any]) -> None:
@@ -405,6 +411,14 @@ def _check_stored_encoding(workspace: Workspace, ledger, requested: dict[str, An
             f"the stored images of {workspace.url} were made with {option} {previous[name]!r}, not {value!r}; "
             f"pass {option} {previous[name]!r} to resume, or use a new workspace (-w) for the new setting"
         )
+
+
+def _merge_quietly(storage) -> None:
+    """Merge the ledger parts into the manifest during a failure, logging instead of raising."""
+    try:
+        merge_parts(storage)
+    except Exception as exc:  # noqa: BLE001 - the run's own error must not be hidden
+        logger.warning("ledger parts were not merged (%s: %s); the next run merges them", type(exc).__name__, exc)
 
 
 def _fill_record(record, summary: DownloadSummary) -> None:
