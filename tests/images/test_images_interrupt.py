@@ -12,6 +12,7 @@ import pandas as pd
 from server import ScriptedServer
 from test_images_progress import JPEG, ok_route
 
+from demographic2art.images.ledger import load_ledger
 from demographic2art.workspace import Workspace
 
 PATHS = [f"/slow/painting-{n:02d}.jpg" for n in range(24)]
@@ -67,12 +68,13 @@ def test_second_signal_keeps_finished_rows(tmp_path):
         _, stderr = process.communicate(timeout=60)
         storage = Workspace(tmp_path / "ws").storage
         stored = {path.removeprefix("images/files/").removesuffix(".jpg") for path in storage.glob("images/files/**/*.jpg")}
-        ledger = pd.concat([storage.read_parquet(part) for part in storage.glob("images/parts/*.parquet")])
+        # The aborted run merged its parts into the manifest; load_ledger reads both.
+        ledger = load_ledger(storage)
         before = len(server.log)
         rerun = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         refetched = {entry["path"] for entry in server.log[before:]}
         manifest = storage.read_parquet("images/manifest.parquet")
-    finished = set(ledger.loc[ledger["status"] == "ok", "key"])
+    finished = {key for key, (status, _reason, _file) in ledger.items() if status == "ok"}
     assert process.returncode != 0
     assert "Traceback" not in stderr
     assert finished
