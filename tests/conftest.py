@@ -67,18 +67,23 @@ def tiny_model(tmp_path_factory) -> Path:
     return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
 
 
-def invented_painter_page(name: str, birthplace_html: str, nationality: str, born: int, died: int) -> str:
-    """Return a saved Wikipedia page of an invented painter with a birthplace and a nationality in its infobox."""
+def invented_page(name: str, infobox_rows: str, lead: str, body: str) -> str:
+    """Return a saved Wikipedia page of an invented painter: an infobox of ``infobox_rows``, then the lead and body."""
     from demographic2art.bios.fetch import saved_page
 
+    html = f'<div class="mw-parser-output"><table class="infobox vcard"><tbody>{infobox_rows}</tbody></table><p>{lead}</p>{body}</div>'
+    return saved_page("en.wikipedia.org", name, {"text": html, "categories": [{"category": "Invented_painters"}]}, None)
+
+
+def invented_painter_page(name: str, birthplace_html: str, nationality: str, born: int, died: int) -> str:
+    """Return a saved Wikipedia page of an invented painter with a birthplace and a nationality in its infobox."""
     infobox = (
         f'<tr><th>Born</th><td>3 May {born}<br/><div class="birthplace">{birthplace_html}</div></td></tr>'
         f"<tr><th>Nationality</th><td>{nationality}</td></tr>"
     )
     lead = f"<b>{name}</b> (3 May {born} – 9 June {died}) was a {nationality} painter."
-    filler = "<p>The artist exhibited paintings and drawings in many towns over a long working life.</p>"
-    html = f'<div class="mw-parser-output"><table class="infobox vcard"><tbody>{infobox}</tbody></table><p>{lead}</p>{filler}</div>'
-    return saved_page("en.wikipedia.org", name, {"text": html, "categories": [{"category": "Invented_painters"}]}, None)
+    body = "<p>The artist exhibited paintings and drawings in many towns over a long working life.</p>"
+    return invented_page(name, infobox, lead, body)
 
 
 def tiny_lora_bytes() -> bytes:

@@ -89,7 +89,7 @@ class JobRecord:
     def process_gone(self) -> bool:
         """Return whether this record's state is ``running`` while its process no longer runs on this machine.
 
-        Only a record written on this machine can be checked; a record from another
+        Only a record written on this machine can be checked. A record from another
         machine, or one without a process id, is never reported as gone.
         """
         if self.state != "running" or self.pid is None or self.host != socket.gethostname():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import invented_page
 
-from demographic2art.bios.fetch import saved_page
 from demographic2art.cli.main import main
 from demographic2art.demographics.evaluate import evaluate, evaluate_extraction, load_extracted_records
 from demographic2art.errors import InvalidValueError, MissingFileError
@@ -22,9 +22,8 @@ def _page(name: str, born: str, died: str, birthplace: str, nationality: str) ->
         f"<tr><th>Nationality</th><td>{nationality}</td></tr>"
     )
     lead = f"<b>{name}</b> ({born} – {died}) was a {nationality} painter. She exhibited in many towns."
-    filler = "<p>Her paintings and drawings were shown in many towns over a long working life.</p>"
-    html = f'<div class="mw-parser-output"><table class="infobox vcard"><tbody>{infobox}</tbody></table><p>{lead}</p>{filler}</div>'
-    return saved_page("en.wikipedia.org", name, {"text": html, "categories": [{"category": "Invented_painters"}]}, None)
+    body = "<p>Her paintings and drawings were shown in many towns over a long working life.</p>"
+    return invented_page(name, infobox, lead, body)
 
 
 @pytest.fixture

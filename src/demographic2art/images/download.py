@@ -5,8 +5,8 @@ Images go to ``images/files/<artist>/<painting>.jpg``, rejected downloads to
 to ``images/manifest.parquet``. The input is streamed and cut into shards of
 ``shard_size`` artworks; each shard writes its ledger part after its files (see
 :mod:`.ledger`), and the parts are merged into the manifest at the end. The local
-engine runs I/O threads and a decode process pool; ``engine="ray"`` runs one Ray task
-per shard.
+engine runs worker processes, each with an event loop and decode threads (see
+:mod:`.engine` and :mod:`.workers`); ``engine="ray"`` runs one Ray task per shard.
 
 Each run also writes ``images/files/metadata.jsonl`` (see :mod:`.imagefolder`),
 optionally WebDataset tar shards (see :mod:`.webdataset`), and its run record with

@@ -115,12 +115,12 @@ def iter_source_batches(
 ) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
     """Yield ``(columns, records)`` batches of ``batch_rows`` rows of the artwork table without loading it whole.
 
-    Parquet and CSV files are both streamed with pyarrow; CSV cells are read as text,
-    an empty cell as ``""``. When ``columns`` is given, records hold only those of them
-    that the table has, while the first item still lists all columns. Raises
-    :class:`MissingFileError` for a missing source, :class:`SourceEncodingError` for
-    CSV text that is not UTF-8 and :class:`InvalidValueError` for an unknown file type
-    or a row with more or fewer fields than the header.
+    Parquet and CSV files (plain or gzip) are both streamed with pyarrow. CSV cells are
+    read as text, an empty cell as ``""``. When ``columns`` is given, records contain only
+    those of them that the table has, while the first item still lists all columns.
+    Raises :class:`MissingFileError` for a missing source, :class:`SourceEncodingError`
+    for CSV text that is not UTF-8, and :class:`InvalidValueError` for an unknown file
+    type, an empty or damaged file, or a row with more or fewer fields than the header.
     """
     # pyarrow.parquet and pyarrow.csv are imported here: each costs start-up time that
     # a command reading the other kind of file need not pay.

@@ -100,18 +100,18 @@ def _worker_main(index: int, root: str, storage_options: dict[str, Any], setting
     workspace = Workspace(root, **storage_options)
     robots: list[tuple[str, Any]] = []
     pauses: list[tuple[str, float]] = []
-    sending = threading.Lock()
-    engine_gone = threading.Event()
+    # Every message is sent from this process's main thread, which runs the event loop.
+    engine_gone = False
 
     def send(message: tuple) -> None:
-        if engine_gone.is_set():
+        nonlocal engine_gone
+        if engine_gone:
             return
-        with sending:
-            try:
-                connection.send(message)
-            except OSError:
-                # The engine process is gone, so nothing records this row; the next run fetches the image again.
-                engine_gone.set()
+        try:
+            connection.send(message)
+        except OSError:
+            # Nothing records this row once the engine process is gone, so the next run fetches the image again.
+            engine_gone = True
 
     async def serve() -> None:
         inbox = _Inbox(connection)
@@ -187,9 +187,9 @@ def run_processes(workspace: Workspace, items: Iterator[tuple[int, PlannedImage]
     def post(n: int, message: tuple | None) -> None:
         try:
             ends[n].send(message)
-        except OSError:
+        except OSError as exc:
             # The worker is gone. Reading its pipe reports how it ended.
-            logger.debug("image worker process %s no longer reads its pipe", workers[n].name)
+            logger.debug("image worker process %s no longer reads its pipe: %s", workers[n].name, exc)
 
     def receive(timeout: float) -> list[tuple]:
         """Return the messages that arrive within ``timeout`` seconds, noting workers whose pipe closed."""
