@@ -40,7 +40,7 @@ def download(
     per_host: Annotated[int, typer.Option("--per-host", min=1, help="Maximum open connections per host.")] = 8,
     rate_limit: Annotated[Optional[float], typer.Option("--rate-limit", min=0.001, help="Maximum requests per second to each host (token bucket); default: no limit.")] = None,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a transient failure (5xx, 429, reset, timeout).")] = 3,
-    retry_after_cap: Annotated[float, typer.Option("--retry-after-cap", min=0, help="Maximum Retry-After wait, in seconds; a longer one sends the URL back to the queue for later in the run.")] = 60.0,
+    retry_after_cap: Annotated[float, typer.Option("--retry-after-cap", min=0, help="Maximum Retry-After wait, in seconds; a longer one sends the URL back to the queue, and one still waiting when the rest is done ends as rate_limited for the next run.")] = 60.0,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also retry rows that failed for good in earlier runs (404, rejected).")] = False,
     processes: Annotated[Optional[int], typer.Option("--processes", min=0, help="Worker processes, each downloading and decoding; 0 or 1 runs one event loop in this process; default: the number of cores.")] = None,
     shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Artworks per shard (one ledger part and one Ray task each).")] = 1000,
